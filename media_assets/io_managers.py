@@ -4,7 +4,6 @@ Our own rather than dagster-polars': dagster-polars 0.27.12 calls `scan_parquet(
 removed, so every input load fails there.
 """
 
-import json
 import os
 import uuid
 from dataclasses import dataclass, field

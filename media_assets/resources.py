@@ -143,7 +143,7 @@ class ImdbSource(dg.ConfigurableResource):
         from media_assets.sources.http_download import download_file
 
         url = self.url_of(imdb_file)
-        if snapshot_date < dt.datetime.now(dt.timezone.utc).date():
+        if snapshot_date < dt.datetime.now(dt.UTC).date():
             # IMDb serves only the current snapshot: downloading now would file today's data under a past day.
             if dest.exists():
                 return FetchedFile(dest, url, fetched=False)
