@@ -1,10 +1,12 @@
 """Resources: where files live (`DataLake`), where IMDb snapshots come from (`ImdbSource`), model settings."""
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import shutil
-import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -115,14 +117,14 @@ class ImdbSource(dg.ConfigurableResource):
         from media_assets.sample.generator import write_sample_snapshot
 
         origin = self.description
-        if _recorded_origin(dest) == origin:
-            return FetchedFile(dest, origin, fetched=False)
-        # The generator writes all four files of a day at once; keep only the one asked for, so that the four raw
-        # assets stay independent of each other.
-        with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".sample-") as tmp:
-            written = write_sample_snapshot(Path(tmp), snapshot_date, self.sample_scale, self.sample_seed)
-            os.replace(written[imdb_file.file_name], dest)
-        _record_origin(dest, origin)
+        # The generator writes the four files of a day at once: the first raw step to arrive generates them all,
+        # under a lock so that raw steps running side by side do not generate the same day twice.
+        with _folder_lock(dest.parent):
+            if _recorded_origin(dest) == origin:
+                return FetchedFile(dest, origin, fetched=False)
+            written = write_sample_snapshot(dest.parent, snapshot_date, self.sample_scale, self.sample_seed)
+            for path in written.values():
+                _record_origin(path, origin)
         return FetchedFile(dest, origin, fetched=True)
 
     def _fetch_file(self, imdb_file: ImdbFile, snapshot_date: dt.date, dest: Path) -> FetchedFile:
@@ -188,6 +190,16 @@ def _record_origin(dest: Path, origin: str) -> None:
     tmp = meta.with_name(meta.name + ".tmp")
     tmp.write_text(json.dumps({"origin": origin}))
     os.replace(tmp, meta)
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    with (folder / ".lock").open("w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:
