@@ -46,6 +46,11 @@ class DataLake(dg.ConfigurableResource):
         return self.tables_dir / asset_name / f"{partition_key}.parquet"
 
     @property
+    def tmdb_cache_dir(self) -> Path:
+        """One JSON answer per title, so TMDb enrichment reruns ask only for new or stale titles."""
+        return self.root_path / "cache" / "tmdb"
+
+    @property
     def warehouse_path(self) -> Path:
         return self.root_path / "warehouse.duckdb"
 
