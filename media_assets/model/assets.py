@@ -1,0 +1,292 @@
+"""Model layer: the Kimball star schema of each snapshot day, as Parquet tables, and the DuckDB warehouse over them.
+
+The transforms live in `media_assets.model.transforms`; these assets wire them to the cleaned tables and record
+what each step kept and removed.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from media_assets.model import transforms
+from media_assets.model.warehouse import MODEL_TABLES, build_warehouse, latest_complete_partition
+from media_assets.partitions import daily_partitions, partition_date
+from media_assets.resources import DataLake, ModelSettings
+
+MODEL_GROUP = "model"
+MODEL_KINDS = {"polars", "parquet"}
+MODEL_TAGS = {"layer": "model"}
+HEAVY_TAGS = {"media_assets/heavy": "true"}
+
+
+def _previous_day(asset_name: str) -> dg.AssetIn:
+    """The asset's own partition of the day before; None on the first day or after a gap."""
+    return dg.AssetIn(
+        key=asset_name,
+        partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1),
+        metadata={"allow_missing_partitions": True},
+    )
+
+
+def _warn_bootstrap(context: dg.AssetExecutionContext, asset_name: str) -> None:
+    context.log.warning(
+        f"{asset_name} {context.partition_key}: no {asset_name} for the day before (first day or a gap); "
+        "bootstrapping from this day's snapshot alone"
+    )
+
+
+def _model_asset(**kwargs: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """`dg.asset` with what every model table shares: daily partitions, group, kinds, owner."""
+    return dg.asset(
+        partitions_def=daily_partitions,
+        group_name=MODEL_GROUP,
+        kinds=MODEL_KINDS,
+        owners=["team:data-engineering"],
+        **kwargs,
+    )
+
+
+@_model_asset(ins={"previous_dim_title": _previous_day("dim_title")}, tags=MODEL_TAGS)
+def dim_title(
+    context: dg.AssetExecutionContext,
+    clean_title_basics: pl.LazyFrame,
+    previous_dim_title: pl.LazyFrame | None,
+    model_settings: ModelSettings,
+) -> pl.DataFrame:
+    """Title dimension, SCD type 2: one row per version of each title of the configured types.
+
+    Built from the day's cleaned titles and the previous day's dim_title: a changed attribute closes the current
+    version (valid_to = the day) and opens a new one with a new title_sk; a title gone from the snapshot (or
+    re-typed out of scope) is closed; unchanged titles keep their version. The first day (or the day after a gap)
+    bootstraps. title_id is the durable key, title_sk the version's surrogate key; is_current marks the versions
+    valid on the day.
+    """
+    type_counts = transforms.title_type_counts(clean_title_basics)
+    build = transforms.build_dim_title(
+        transforms.scope_titles(clean_title_basics, model_settings.title_types),
+        previous_dim_title,
+        partition_date(context.partition_key),
+    )
+    if previous_dim_title is None:
+        _warn_bootstrap(context, "dim_title")
+    titles_in = sum(type_counts.values())
+    removed_types = {t: n for t, n in sorted(type_counts.items()) if t not in model_settings.title_types}
+    context.add_output_metadata(
+        {
+            "bootstrapped": previous_dim_title is None,
+            "titles_in": titles_in,
+            "removed_by_title_type": sum(removed_types.values()),
+            "removed_title_types": dg.MetadataValue.json(removed_types),
+            "title_types": dg.MetadataValue.json(list(model_settings.title_types)),
+            "current_titles": build.table["is_current"].sum(),
+            "versions_inserted": build.versions_inserted,
+            "scd2_inserted": build.inserted,
+            "scd2_reopened": build.reopened,
+            "scd2_changed": build.changed,
+            "scd2_closed": build.closed,
+            "scd2_unchanged": build.unchanged,
+        }
+    )
+    return build.table
+
+
+@_model_asset(ins={"previous_dim_genre": _previous_day("dim_genre")}, tags=MODEL_TAGS)
+def dim_genre(
+    context: dg.AssetExecutionContext, dim_title: pl.LazyFrame, previous_dim_genre: pl.LazyFrame | None
+) -> pl.DataFrame:
+    """Genre dimension: every genre of the scoped titles so far. genre_id is stable across days (a new genre is
+    appended after the largest id; none is renumbered or dropped). is_fiction is false for Documentary, Biography,
+    News, Reality-TV, Talk-Show, Game-Show and Sport; genre_group is one of Drama, Comedy, Action-Adventure,
+    Thriller-Horror, Family, Factual, Other."""
+    build = transforms.build_dim_genre(transforms.current_titles(dim_title), previous_dim_genre)
+    if previous_dim_genre is None:
+        _warn_bootstrap(context, "dim_genre")
+    context.add_output_metadata(
+        {
+            "bootstrapped": previous_dim_genre is None,
+            "genres": build.table.height,
+            "genres_added": len(build.added),
+            "added_genres": dg.MetadataValue.json(build.added),
+            "genre_groups": dg.MetadataValue.json(transforms.GENRE_GROUPS),
+        }
+    )
+    return build.table
+
+
+@_model_asset(tags=MODEL_TAGS)
+def title_genre_bridge(
+    context: dg.AssetExecutionContext, dim_title: pl.LazyFrame, dim_genre: pl.LazyFrame
+) -> pl.DataFrame:
+    """Title-genre bridge (many-to-many) of the current titles: title_id, genre_id and weighting_factor = 1 / the
+    title's number of genres, so that a title counts once in total when its genres are summed."""
+    current = transforms.current_titles(dim_title)
+    bridge = transforms.build_title_genre_bridge(current, dim_genre)
+    titles_by_genre = (
+        bridge.join(dim_genre.select("genre_id", "genre_name").collect(engine="streaming"), on="genre_id")
+        .group_by("genre_name")
+        .len()
+        .sort("genre_name")
+    )
+    titles_with_genres = bridge["title_id"].n_unique()
+    context.add_output_metadata(
+        {
+            "titles_with_genres": titles_with_genres,
+            "titles_without_genre": current.select(pl.len()).collect(engine="streaming").item() - titles_with_genres,
+            "titles_by_genre": dg.MetadataValue.json(dict(titles_by_genre.iter_rows())),
+        }
+    )
+    return bridge
+
+
+@_model_asset(tags=MODEL_TAGS)
+def dim_date(context: dg.AssetExecutionContext, dim_title: pl.LazyFrame) -> pl.DataFrame:
+    """Date dimension by year: every year from the earliest to the latest start or end year of a title, with its
+    decade (1990), decade_label ("1990s") and ordinal century (20 for 1901-2000)."""
+    table = transforms.build_dim_date(dim_title)
+    context.add_output_metadata(
+        {"first_year": table["year"].min() or 0, "last_year": table["year"].max() or 0, "years": table.height}
+    )
+    return table
+
+
+@_model_asset(tags=MODEL_TAGS)
+def fact_ratings(
+    context: dg.AssetExecutionContext,
+    clean_title_ratings: pl.LazyFrame,
+    dim_title: pl.LazyFrame,
+    model_settings: ModelSettings,
+) -> pl.DataFrame:
+    """Ratings fact, a daily periodic snapshot: one row per rated scoped title, with the title_sk of the version
+    current that day.
+
+    bayesian_weighted_rating = v/(v+m)*R + m/(v+m)*C, where m is the 25th percentile of num_votes (linear
+    interpolation, as DuckDB's quantile_cont) and C the mean average_rating, both over the day's scoped rated
+    titles. vote_tier: low below `medium_votes_from` votes, medium below `high_votes_from`, else high.
+    rating_bucket: [1,3) "1-2", [3,5) "3-4", [5,7) "5-6", [7,9) "7-8", [9,10] "9-10".
+    rating_id = yyyymmdd * 10^9 + title_id.
+    """
+    rated = transforms.rated_titles(clean_title_ratings, transforms.current_titles(dim_title))
+    stats = transforms.rating_statistics(rated)
+    table = transforms.build_fact_ratings(
+        rated,
+        partition_date(context.partition_key),
+        stats,
+        model_settings.medium_votes_from,
+        model_settings.high_votes_from,
+    )
+    ratings_in = clean_title_ratings.select(pl.len()).collect(engine="streaming").item()
+    context.add_output_metadata(
+        {
+            "ratings_in": ratings_in,
+            "removed_title_out_of_scope": ratings_in - table.height,
+            # None (no rated title in scope) is recorded as NaN: Dagster's float metadata has no null.
+            "m": float("nan") if stats.m is None else stats.m,
+            "C": float("nan") if stats.c is None else stats.c,
+            "medium_votes_from": model_settings.medium_votes_from,
+            "high_votes_from": model_settings.high_votes_from,
+            "titles_by_vote_tier": dg.MetadataValue.json(dict(table["vote_tier"].value_counts(sort=True).iter_rows())),
+            "titles_by_rating_bucket": dg.MetadataValue.json(
+                dict(table["rating_bucket"].value_counts().sort("rating_bucket").iter_rows())
+            ),
+        }
+    )
+    return table
+
+
+@_model_asset(tags=MODEL_TAGS | HEAVY_TAGS, op_tags=HEAVY_TAGS)
+def fact_cast_crew(
+    context: dg.AssetExecutionContext,
+    clean_title_principals: pl.LazyFrame,
+    clean_title_ratings: pl.LazyFrame,
+    clean_name_basics: pl.LazyFrame,
+    dim_title: pl.LazyFrame,
+    model_settings: ModelSettings,
+) -> pl.LazyFrame:
+    """Cast and crew fact: the credits (title.principals) of the current scoped titles, and only of rated ones
+    when `facts_rated_only`. credit_id = title_id * 10^4 + ordering. A credit whose person is missing from
+    name.basics is kept (dim_person gets an inferred row) and counted. Streamed: the credits are semi-joined to
+    the titles first."""
+    titles = transforms.credit_titles(transforms.current_titles(dim_title), clean_title_ratings)
+    counts = transforms.count_cast_crew(
+        clean_title_principals, titles, clean_name_basics, model_settings.facts_rated_only
+    )
+    if counts.unknown_person_credits:
+        context.log.warning(
+            f"fact_cast_crew {context.partition_key}: {counts.unknown_person_credits} credit(s) name a person "
+            "missing from name.basics; kept, with an inferred row in dim_person"
+        )
+    context.add_output_metadata(
+        {
+            "facts_rated_only": model_settings.facts_rated_only,
+            "credits_in": counts.credits_in,
+            "removed_title_out_of_scope": counts.removed_title_out_of_scope,
+            "removed_title_unrated": counts.removed_title_unrated,
+            "credits_kept": counts.credits_kept,
+            "unknown_person_credits": counts.unknown_person_credits,
+        }
+    )
+    return transforms.build_fact_cast_crew(clean_title_principals, titles, model_settings.facts_rated_only)
+
+
+@_model_asset(tags=MODEL_TAGS)
+def dim_person(
+    context: dg.AssetExecutionContext,
+    clean_name_basics: pl.LazyFrame,
+    fact_cast_crew: pl.LazyFrame,
+    dim_title: pl.LazyFrame,
+) -> pl.LazyFrame:
+    """Person dimension: the people credited in fact_cast_crew or known for a current scoped title.
+    known_for_titles is IMDb's list of title_id as is. A credited person missing from name.basics gets an
+    inferred row (is_inferred true, nconst rebuilt from person_id, other attributes null)."""
+    build = transforms.build_dim_person(clean_name_basics, fact_cast_crew, transforms.current_titles(dim_title))
+    context.add_output_metadata(
+        {
+            "people_in": build.people_in,
+            "removed_not_credited_nor_known_for": build.people_in - build.people_kept,
+            "people_kept": build.people_kept,
+            "people_credited": build.credited,
+            "people_inferred": build.inferred,
+        }
+    )
+    return build.table
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name=MODEL_GROUP,
+    kinds={"duckdb"},
+    owners=["team:data-engineering"],
+    tags=MODEL_TAGS,
+    deps=list(MODEL_TABLES),
+)
+def warehouse(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
+    """DuckDB warehouse (<data dir>/warehouse.duckdb): one view per star-schema table over the Parquet files of
+    the latest partition that has all of them, so analysts can query at once, e.g.
+    `duckdb data/warehouse.duckdb -c "SELECT * FROM dim_genre"`. The table warehouse_info says which files the
+    views read. Rebuilt atomically (temporary file, then rename)."""
+    keys_by_table = {
+        table: {path.stem for path in data_lake.table_path(table, "*").parent.glob("*.parquet")}
+        for table in MODEL_TABLES
+    }
+    latest = latest_complete_partition(keys_by_table)
+    if latest is None:
+        raise FileNotFoundError(
+            f"warehouse: no partition has all of {', '.join(MODEL_TABLES)} under {data_lake.tables_dir}"
+        )
+    if latest != context.partition_key:
+        context.log.info(f"warehouse {context.partition_key}: pointing at {latest}, the latest complete partition")
+    table_paths = {table: data_lake.table_path(table, latest) for table in MODEL_TABLES}
+    row_counts = build_warehouse(data_lake.warehouse_path, table_paths, latest)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(data_lake.warehouse_path)),
+            "partition_read": latest,
+            "row_counts": dg.MetadataValue.json(row_counts),
+            "views": dg.MetadataValue.json(list(MODEL_TABLES)),
+        }
+    )
+
+
+model_assets = [dim_title, dim_genre, title_genre_bridge, dim_date, fact_ratings, fact_cast_crew, dim_person, warehouse]

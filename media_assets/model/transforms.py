@@ -1,0 +1,575 @@
+"""The star schema as plain polars transforms over the cleaned tables (no Dagster here).
+
+Scope: the model covers the configured title types (`ModelSettings.title_types`); the facts further keep only
+rated titles when `ModelSettings.facts_rated_only` is set. `dim_title` applies the type filter once; every other
+table takes its titles from the current versions of `dim_title`, so the scope is defined in one place.
+
+Keys:
+- `title_sk`: one per `dim_title` version, dense integers; new versions of a day are numbered after the previous
+  day's largest `title_sk`, in `title_id` order, so rebuilding a day from the same previous day gives the same keys.
+- `rating_id` = snapshot day as yyyymmdd * 10^9 + `title_id`: unique across daily snapshots, decodable, and the
+  same on every rebuild. (IMDb title ids are below 10^9.)
+- `credit_id` = `title_id` * 10^4 + `ordering`: IMDb's own key of a credit (title, ordering), packed into one
+  integer. (IMDb orderings are small, well below 10^4.)
+- `genre_id`: stable across snapshots; a genre first seen on a day is appended after the largest id so far.
+"""
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from media_assets.clean.schemas import CLEAN_NAME_BASICS_SCHEMA
+
+TRACKED_TITLE_ATTRIBUTES = (
+    "primary_title",
+    "original_title",
+    "title_type",
+    "start_year",
+    "end_year",
+    "runtime_minutes",
+    "is_adult",
+    "genres",
+)
+"""The `dim_title` attributes whose change opens a new version (SCD type 2)."""
+
+DIM_TITLE_SCHEMA = pl.Schema(
+    {
+        "title_sk": pl.Int64,
+        "title_id": pl.Int64,
+        "tconst": pl.String,
+        "primary_title": pl.String,
+        "original_title": pl.String,
+        "title_type": pl.String,
+        "start_year": pl.Int32,
+        "end_year": pl.Int32,
+        "runtime_minutes": pl.Int32,
+        "is_adult": pl.Boolean,
+        "genres": pl.List(pl.String),
+        "row_hash": pl.UInt64,
+        "valid_from": pl.Date,
+        "valid_to": pl.Date,
+        "is_current": pl.Boolean,
+    }
+)
+
+DIM_GENRE_SCHEMA = pl.Schema(
+    {"genre_id": pl.Int64, "genre_name": pl.String, "is_fiction": pl.Boolean, "genre_group": pl.String}
+)
+
+NON_FICTION_GENRES = frozenset({"Documentary", "Biography", "News", "Reality-TV", "Talk-Show", "Game-Show", "Sport"})
+
+GENRE_GROUPS = {
+    "Drama": ("Drama", "Romance", "History"),
+    "Comedy": ("Comedy",),
+    "Action-Adventure": ("Action", "Adventure", "War", "Western", "Sci-Fi", "Fantasy"),
+    "Thriller-Horror": ("Thriller", "Horror", "Mystery", "Crime", "Film-Noir"),
+    "Family": ("Family", "Animation"),
+    "Factual": tuple(sorted(NON_FICTION_GENRES)),
+}
+"""`genre_group` of each IMDb genre; any other genre (Adult, Music, Musical, Short, or one IMDb adds later) is
+`Other`."""
+OTHER_GENRE_GROUP = "Other"
+
+RATING_BUCKETS = (("1-2", 3.0), ("3-4", 5.0), ("5-6", 7.0), ("7-8", 9.0))
+"""`rating_bucket` pairs the integer part of the rating: [1, 3) -> "1-2", [3, 5) -> "3-4", [5, 7) -> "5-6",
+[7, 9) -> "7-8", and [9, 10] -> "9-10". So 2.5 is "1-2", 8.9 is "7-8", 9.0 is "9-10"."""
+TOP_RATING_BUCKET = "9-10"
+MIN_RATING, MAX_RATING = 1.0, 10.0
+
+BAYES_M_QUANTILE = 0.25
+"""m of the weighted rating: `num_votes.quantile(0.25, interpolation="linear")` over the scoped rated titles of the
+day, i.e. DuckDB's `quantile_cont(num_votes, 0.25)`."""
+
+RATING_ID_DAY_FACTOR = 1_000_000_000
+CREDIT_ID_TITLE_FACTOR = 10_000
+
+_TODAY_SUFFIX = "_today"
+_INSERTED, _CHANGED, _CLOSED, _UNCHANGED = "inserted", "changed", "closed", "unchanged"
+
+
+# --- scope -------------------------------------------------------------------------------------------------------
+
+
+def title_type_counts(titles: pl.LazyFrame) -> dict[str, int]:
+    """Number of cleaned titles of each `title_type` (null types as "null")."""
+    counts = titles.group_by("title_type").len().collect(engine="streaming")
+    return {str(title_type): count for title_type, count in counts.iter_rows()}
+
+
+def scope_titles(titles: pl.LazyFrame, title_types: Sequence[str]) -> pl.LazyFrame:
+    """The cleaned titles of the types the model covers."""
+    return titles.filter(pl.col("title_type").is_in(list(title_types)))
+
+
+def current_titles(dim_title: pl.LazyFrame) -> pl.LazyFrame:
+    """The versions of `dim_title` valid on its snapshot day: the scoped titles of that day, one row per title."""
+    return dim_title.filter(pl.col("is_current"))
+
+
+# --- dim_title (SCD type 2) --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DimTitleBuild:
+    """A day's `dim_title` and what happened to each title since the previous day."""
+
+    table: pl.DataFrame
+    inserted: int
+    """Titles with no current version the day before (new, or back after a removal), given a version."""
+    reopened: int
+    """Of `inserted`, titles that had a closed version: back after a removal (or a re-typing out of scope)."""
+    changed: int
+    """Titles whose tracked attributes changed: the old version closed, a new one opened."""
+    closed: int
+    """Titles gone from the scoped snapshot (removed, or re-typed out of scope): their version closed."""
+    unchanged: int
+    """Titles whose current version stays, with its `title_sk`."""
+
+    @property
+    def versions_inserted(self) -> int:
+        return self.inserted + self.changed
+
+
+def _row_hash() -> pl.Expr:
+    # polars' hash is stable for a polars version (fixed seeds), not across versions: it is therefore recomputed
+    # for every row on each build, and the change detection compares two hashes computed in the same run.
+    return pl.struct(TRACKED_TITLE_ATTRIBUTES).hash(seed=0).alias("row_hash")
+
+
+def build_dim_title(
+    scoped_titles: pl.LazyFrame, previous: pl.LazyFrame | None, snapshot_date: dt.date
+) -> DimTitleBuild:
+    """`dim_title` of `snapshot_date` from that day's scoped titles and the previous day's `dim_title`.
+
+    Versions are valid on [valid_from, valid_to); `valid_to` is null while current. A change of a tracked
+    attribute closes the current version (valid_to = the day) and opens a new one (valid_from = the day); a title
+    missing from the scoped snapshot has its version closed; a title with no current version (new, or back after a
+    removal) gets a new one; an unchanged title keeps its version and `title_sk`. With no previous table the day
+    bootstraps: every title gets its first version. The result is sorted by (title_id, valid_from).
+    """
+    columns = DIM_TITLE_SCHEMA.names()
+    today = scoped_titles.select("title_id", "tconst", *TRACKED_TITLE_ATTRIBUTES).with_columns(_row_hash())
+    if previous is None:
+        previous = DIM_TITLE_SCHEMA.to_frame().lazy()
+    previous = previous.select(columns).with_columns(_row_hash())
+
+    bounds = previous.select(max_title_sk=pl.col("title_sk").max(), last_valid_from=pl.col("valid_from").max()).collect(
+        engine="streaming"
+    )
+    max_title_sk = bounds["max_title_sk"].item() or 0
+    last_valid_from = bounds["last_valid_from"].item()
+    if last_valid_from is not None and last_valid_from >= snapshot_date:
+        raise ValueError(
+            f"dim_title for {snapshot_date}: the previous dim_title has versions valid from {last_valid_from}, "
+            "not before this day; build the days in order"
+        )
+
+    today_hash = f"row_hash{_TODAY_SUFFIX}"
+    matched = (
+        previous.filter(pl.col("is_current"))
+        .join(today, on="title_id", how="full", coalesce=True, suffix=_TODAY_SUFFIX)
+        .with_columns(
+            change=pl.when(pl.col(today_hash).is_null())
+            .then(pl.lit(_CLOSED))
+            .when(pl.col("title_sk").is_null())
+            .then(pl.lit(_INSERTED))
+            .when(pl.col("row_hash") == pl.col(today_hash))
+            .then(pl.lit(_UNCHANGED))
+            .otherwise(pl.lit(_CHANGED))
+        )
+        .collect(engine="streaming")
+    )
+    duplicated = matched.filter(pl.col("title_id").is_duplicated())["title_id"].unique().sort()
+    if len(duplicated):
+        raise ValueError(
+            f"dim_title for {snapshot_date}: {len(duplicated)} title_id(s) appear more than once in the cleaned "
+            f"titles (or among the previous day's current versions), e.g. {duplicated.head(5).to_list()}"
+        )
+
+    history = previous.filter(~pl.col("is_current")).select(columns).collect(engine="streaming")
+    kept = matched.filter(pl.col("change") == _UNCHANGED).select(columns)
+    closed = (
+        matched.filter(pl.col("change").is_in([_CLOSED, _CHANGED]))
+        .select(columns)
+        .with_columns(valid_to=pl.lit(snapshot_date), is_current=pl.lit(False))
+    )
+    opened = (
+        matched.filter(pl.col("change").is_in([_INSERTED, _CHANGED]))
+        .sort("title_id")
+        .select(
+            pl.lit(max_title_sk, pl.Int64).add(pl.int_range(1, pl.len() + 1, dtype=pl.Int64)).alias("title_sk"),
+            "title_id",
+            *[
+                pl.col(f"{name}{_TODAY_SUFFIX}").alias(name)
+                for name in ("tconst", *TRACKED_TITLE_ATTRIBUTES, "row_hash")
+            ],
+            valid_from=pl.lit(snapshot_date),
+            valid_to=pl.lit(None, pl.Date),
+            is_current=pl.lit(True),
+        )
+    )
+    table = (
+        pl.concat([history, kept, closed, opened], how="vertical")
+        .select(columns)
+        .cast(dict(DIM_TITLE_SCHEMA))
+        .sort("title_id", "valid_from")
+    )
+
+    changes = dict(matched["change"].value_counts().iter_rows())
+    inserted_ids = matched.filter(pl.col("change") == _INSERTED).select("title_id")
+    reopened = inserted_ids.join(history.select("title_id").unique(), on="title_id", how="semi").height
+    return DimTitleBuild(
+        table=table,
+        inserted=changes.get(_INSERTED, 0),
+        reopened=reopened,
+        changed=changes.get(_CHANGED, 0),
+        closed=changes.get(_CLOSED, 0),
+        unchanged=changes.get(_UNCHANGED, 0),
+    )
+
+
+# --- genres ------------------------------------------------------------------------------------------------------
+
+
+def _genre_group() -> pl.Expr:
+    group = pl.lit(OTHER_GENRE_GROUP)
+    for group_name, genres in GENRE_GROUPS.items():
+        group = pl.when(pl.col("genre_name").is_in(list(genres))).then(pl.lit(group_name)).otherwise(group)
+    return group.alias("genre_group")
+
+
+@dataclass(frozen=True)
+class DimGenreBuild:
+    """A day's `dim_genre` and the genres it added."""
+
+    table: pl.DataFrame
+    added: list[str]
+    """Genres first seen this day, in the order their ids were given."""
+
+
+def build_dim_genre(current: pl.LazyFrame, previous: pl.LazyFrame | None) -> DimGenreBuild:
+    """`dim_genre`: every genre of the scoped titles so far, with ids stable across snapshots.
+
+    The previous day's genres keep their ids (and stay, even if no title has them any more); genres first seen
+    today get the next ids, in alphabetical order. `is_fiction` is false for Documentary, Biography, News,
+    Reality-TV, Talk-Show, Game-Show and Sport; `genre_group` follows `GENRE_GROUPS`. With no previous table, ids
+    start at 1 in alphabetical order.
+    """
+    known = (
+        previous.select("genre_id", "genre_name").collect(engine="streaming")
+        if previous is not None
+        else DIM_GENRE_SCHEMA.to_frame().select("genre_id", "genre_name")
+    )
+    max_genre_id = known["genre_id"].max() or 0
+    added = (
+        current.select(pl.col("genres").explode().alias("genre_name"))
+        .drop_nulls()
+        .unique()
+        .join(known.lazy(), on="genre_name", how="anti")
+        .sort("genre_name")
+        .select(
+            genre_id=pl.lit(max_genre_id, pl.Int64).add(pl.int_range(1, pl.len() + 1, dtype=pl.Int64)),
+            genre_name="genre_name",
+        )
+        .collect(engine="streaming")
+    )
+    table = (
+        pl.concat([known, added])
+        .with_columns(is_fiction=~pl.col("genre_name").is_in(list(NON_FICTION_GENRES)), genre_group=_genre_group())
+        .cast(dict(DIM_GENRE_SCHEMA))
+        .sort("genre_id")
+    )
+    return DimGenreBuild(table=table, added=added["genre_name"].to_list())
+
+
+def build_title_genre_bridge(current: pl.LazyFrame, dim_genre: pl.LazyFrame) -> pl.DataFrame:
+    """`title_genre_bridge`: one row per (title, genre) of the current titles, `weighting_factor` = 1 / the title's
+    number of distinct genres (so a title's factors sum to 1). Titles without genres have no rows."""
+    bridge = (
+        current.select("title_id", pl.col("genres").list.unique().alias("genre_name"))
+        .explode("genre_name")
+        .drop_nulls("genre_name")
+        .join(dim_genre.select("genre_name", "genre_id"), on="genre_name", how="left")
+        .select(
+            "title_id",
+            "genre_id",
+            "genre_name",
+            weighting_factor=pl.lit(1.0) / pl.len().over("title_id"),
+        )
+        .sort("title_id", "genre_id")
+        .collect(engine="streaming")
+    )
+    unknown = bridge.filter(pl.col("genre_id").is_null())["genre_name"].unique().sort()
+    if len(unknown):
+        raise ValueError(f"title_genre_bridge: genres {unknown.to_list()} of current titles are not in dim_genre")
+    return bridge.drop("genre_name")
+
+
+# --- dim_date ----------------------------------------------------------------------------------------------------
+
+
+def build_dim_date(dim_title: pl.LazyFrame) -> pl.DataFrame:
+    """`dim_date` by year: every year from the earliest to the latest start or end year of a title version (no
+    gaps, so trends show empty years). `decade` = 1990 for 1990-1999, `decade_label` "1990s", `century` the
+    ordinal century (20 for 1901-2000)."""
+    bounds = dim_title.select(
+        first=pl.min_horizontal(pl.col("start_year").min(), pl.col("end_year").min()),
+        last=pl.max_horizontal(pl.col("start_year").max(), pl.col("end_year").max()),
+    ).collect(engine="streaming")
+    first, last = bounds["first"].item(), bounds["last"].item()
+    years = pl.DataFrame({"year": [] if first is None else range(first, last + 1)}, schema={"year": pl.Int32})
+    decade = pl.col("year") // 10 * 10
+    return years.with_columns(
+        decade=decade,
+        decade_label=pl.format("{}s", decade),
+        century=(pl.col("year") - 1) // 100 + 1,
+    )
+
+
+# --- fact_ratings ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingStatistics:
+    """The weighted rating's constants over the scoped rated titles of a day."""
+
+    titles: int
+    m: float | None
+    """25th percentile of num_votes (linear interpolation); None when no title is rated."""
+    c: float | None
+    """Mean average_rating; None when no title is rated."""
+
+
+def rated_titles(ratings: pl.LazyFrame, current: pl.LazyFrame) -> pl.DataFrame:
+    """The ratings of the current (scoped) titles, with the `title_sk` of their current version, by title_id.
+    (At most one row per rated title: 1.6M rows at IMDb's full size.)"""
+    return (
+        ratings.join(current.select("title_id", "title_sk"), on="title_id", how="inner")
+        .sort("title_id")
+        .collect(engine="streaming")
+    )
+
+
+def rating_statistics(rated: pl.DataFrame) -> RatingStatistics:
+    """m and C of the weighted rating; fails on ratings outside [1, 10], negative votes, a title rated twice or
+    ids too large for `rating_id`.
+
+    C is the exactly rounded sum (`math.fsum`) divided by the count, so that it does not depend on the order of
+    the rows (a running floating-point sum does, by the last bit) and rebuilds give the identical fact table.
+    """
+    stats = rated.select(
+        titles=pl.len(),
+        m=pl.col("num_votes").quantile(BAYES_M_QUANTILE, interpolation="linear"),
+        bad_ratings=(~pl.col("average_rating").is_between(MIN_RATING, MAX_RATING)).fill_null(True).sum(),
+        bad_votes=(pl.col("num_votes") < 0).fill_null(True).sum(),
+        max_title_id=pl.col("title_id").max(),
+        duplicated_titles=pl.col("title_id").is_duplicated().sum(),
+    ).row(0, named=True)
+    problems = []
+    if stats["bad_ratings"]:
+        problems.append(f"{stats['bad_ratings']} average_rating value(s) outside [{MIN_RATING}, {MAX_RATING}] or null")
+    if stats["bad_votes"]:
+        problems.append(f"{stats['bad_votes']} negative or null num_votes value(s)")
+    if stats["duplicated_titles"]:
+        problems.append(f"{stats['duplicated_titles']} rows share a title_id with another rating")
+    if stats["max_title_id"] is not None and stats["max_title_id"] >= RATING_ID_DAY_FACTOR:
+        problems.append(f"title_id {stats['max_title_id']} does not fit rating_id (must be < {RATING_ID_DAY_FACTOR})")
+    if problems:
+        raise ValueError("clean_title_ratings: " + "; ".join(problems))
+    c = math.fsum(rated["average_rating"].to_numpy()) / stats["titles"] if stats["titles"] else None
+    return RatingStatistics(titles=stats["titles"], m=stats["m"], c=c)
+
+
+def vote_tier(medium_votes_from: int, high_votes_from: int) -> pl.Expr:
+    """low below `medium_votes_from` votes, medium below `high_votes_from`, else high."""
+    if not 0 <= medium_votes_from < high_votes_from:
+        raise ValueError(
+            f"vote tiers need 0 <= medium_votes_from < high_votes_from, got {medium_votes_from}, {high_votes_from}"
+        )
+    votes = pl.col("num_votes")
+    return (
+        pl.when(votes >= high_votes_from)
+        .then(pl.lit("high"))
+        .when(votes >= medium_votes_from)
+        .then(pl.lit("medium"))
+        .otherwise(pl.lit("low"))
+        .alias("vote_tier")
+    )
+
+
+def rating_bucket() -> pl.Expr:
+    """See `RATING_BUCKETS`."""
+    bucket = pl.lit(TOP_RATING_BUCKET)
+    for label, below in reversed(RATING_BUCKETS):
+        bucket = pl.when(pl.col("average_rating") < below).then(pl.lit(label)).otherwise(bucket)
+    return bucket.alias("rating_bucket")
+
+
+def build_fact_ratings(
+    rated: pl.DataFrame,
+    snapshot_date: dt.date,
+    stats: RatingStatistics,
+    medium_votes_from: int,
+    high_votes_from: int,
+) -> pl.DataFrame:
+    """`fact_ratings`, the daily periodic snapshot of the ratings of the scoped titles.
+
+    bayesian_weighted_rating = v/(v+m)*R + m/(v+m)*C, with v = num_votes, R = average_rating and m, C from
+    `rating_statistics` of the same day.
+    """
+    v, r = pl.col("num_votes"), pl.col("average_rating")
+    m, c = pl.lit(stats.m, pl.Float64), pl.lit(stats.c, pl.Float64)
+    day_number = int(snapshot_date.strftime("%Y%m%d"))
+    return rated.select(
+        rating_id=pl.lit(day_number * RATING_ID_DAY_FACTOR, pl.Int64) + pl.col("title_id"),
+        snapshot_date=pl.lit(snapshot_date, pl.Date),
+        title_id="title_id",
+        title_sk="title_sk",
+        average_rating="average_rating",
+        num_votes="num_votes",
+        bayesian_weighted_rating=v / (v + m) * r + m / (v + m) * c,
+        vote_tier=vote_tier(medium_votes_from, high_votes_from),
+        rating_bucket=rating_bucket(),
+    )
+
+
+# --- fact_cast_crew ----------------------------------------------------------------------------------------------
+
+
+def credit_titles(current: pl.LazyFrame, ratings: pl.LazyFrame) -> pl.DataFrame:
+    """The current titles with whether each is rated: the titles whose credits may go into `fact_cast_crew`."""
+    return (
+        current.select("title_id")
+        .join(ratings.select("title_id").unique().with_columns(is_rated=pl.lit(True)), on="title_id", how="left")
+        .with_columns(pl.col("is_rated").fill_null(False))
+        .collect(engine="streaming")
+    )
+
+
+def _fact_titles(titles: pl.DataFrame, rated_only: bool) -> pl.LazyFrame:
+    return titles.lazy().filter(pl.col("is_rated")) if rated_only else titles.lazy()
+
+
+def build_fact_cast_crew(principals: pl.LazyFrame, titles: pl.DataFrame, rated_only: bool) -> pl.LazyFrame:
+    """`fact_cast_crew`: the credits of `titles` (from `credit_titles`; only the rated ones when `rated_only`).
+    The semi-join comes first, so the wide columns of the other credits are never materialized."""
+    return principals.join(_fact_titles(titles, rated_only), on="title_id", how="semi").select(
+        credit_id=pl.col("title_id") * CREDIT_ID_TITLE_FACTOR + pl.col("ordering"),
+        title_id="title_id",
+        person_id="person_id",
+        ordering="ordering",
+        category="category",
+        job="job",
+        characters="characters",
+    )
+
+
+@dataclass(frozen=True)
+class CastCrewCounts:
+    """How many credits each filter of `fact_cast_crew` removed, and how many were kept."""
+
+    credits_in: int
+    removed_title_out_of_scope: int
+    """Credits of titles that are not current scoped titles (other types, or unknown titles)."""
+    removed_title_unrated: int
+    """Credits of scoped titles without a rating (0 unless rated_only)."""
+    credits_kept: int
+    unknown_person_credits: int
+    """Kept credits whose person is not in name.basics (kept; dim_person gets an inferred row for them)."""
+
+
+def count_cast_crew(
+    principals: pl.LazyFrame, titles: pl.DataFrame, names: pl.LazyFrame, rated_only: bool
+) -> CastCrewCounts:
+    """What each filter of `fact_cast_crew` removed, checking the credit keys on the way: fails on a credit
+    without person, an ordering outside [1, 9999] or a (title_id, ordering) pair given twice."""
+    credits_in = principals.select(pl.len())
+    in_scope = principals.select("title_id", "ordering", "person_id").join(titles.lazy(), on="title_id", how="inner")
+    kept = in_scope.join(_fact_titles(titles, rated_only), on="title_id", how="semi")
+    scope_counts = in_scope.select(in_scope=pl.len(), rated=pl.col("is_rated").sum())
+    kept_checks = kept.select(
+        credits=pl.len(),
+        distinct_credits=(pl.col("title_id") * CREDIT_ID_TITLE_FACTOR + pl.col("ordering")).n_unique(),
+        bad_orderings=(~pl.col("ordering").is_between(1, CREDIT_ID_TITLE_FACTOR - 1)).fill_null(True).sum(),
+        null_persons=pl.col("person_id").null_count(),
+    )
+    unknown = kept.join(names.select("person_id"), on="person_id", how="anti").select(pl.len())
+    total, scope, checks, unknown_persons = pl.collect_all(
+        [credits_in, scope_counts, kept_checks, unknown], engine="streaming"
+    )
+    checks_row = checks.row(0, named=True)
+    problems = []
+    if checks_row["null_persons"]:
+        problems.append(f"{checks_row['null_persons']} credit(s) without person_id")
+    if checks_row["bad_orderings"]:
+        problems.append(f"{checks_row['bad_orderings']} ordering(s) outside [1, {CREDIT_ID_TITLE_FACTOR - 1}] or null")
+    if checks_row["distinct_credits"] != checks_row["credits"]:
+        problems.append(
+            f"{checks_row['credits'] - checks_row['distinct_credits']} duplicate (title_id, ordering) credit(s)"
+        )
+    if problems:
+        raise ValueError("clean_title_principals: " + "; ".join(problems))
+    credits_total, in_scope_total, rated_total = total.item(), scope["in_scope"].item(), scope["rated"].item()
+    return CastCrewCounts(
+        credits_in=credits_total,
+        removed_title_out_of_scope=credits_total - in_scope_total,
+        removed_title_unrated=in_scope_total - rated_total if rated_only else 0,
+        credits_kept=checks_row["credits"],
+        unknown_person_credits=unknown_persons.item(),
+    )
+
+
+# --- dim_person --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DimPersonBuild:
+    """A day's `dim_person` (lazy, for streaming to Parquet) and who was kept."""
+
+    table: pl.LazyFrame
+    people_in: int
+    people_kept: int
+    """People of name.basics kept: credited in `fact_cast_crew` or known for a current title."""
+    credited: int
+    inferred: int
+    """Credited people missing from name.basics, given an inferred row (`is_inferred`, attributes null)."""
+
+
+def build_dim_person(names: pl.LazyFrame, credited_person_ids: pl.LazyFrame, current: pl.LazyFrame) -> DimPersonBuild:
+    """`dim_person`: the people credited in `fact_cast_crew` or known for a current title.
+
+    `known_for_titles` is IMDb's list as is (it may name titles outside the model's scope). A credited person
+    missing from name.basics gets an inferred row (Kimball's inferred member: `nconst` rebuilt from the id, the
+    other attributes null, `is_inferred` true), so every credit's `person_id` resolves.
+    """
+    credited = credited_person_ids.select("person_id").unique().collect(engine="streaming")
+    known_for = (
+        names.select("person_id", title_id=pl.col("known_for_titles"))
+        .explode("title_id")
+        .join(current.select("title_id"), on="title_id", how="semi")
+        .select("person_id")
+    )
+    keep = pl.concat([credited.lazy(), known_for]).unique().collect(engine="streaming")
+    inferred = credited.lazy().join(names.select("person_id"), on="person_id", how="anti").collect(engine="streaming")
+    known = names.join(keep.lazy(), on="person_id", how="semi").with_columns(is_inferred=pl.lit(False))
+    inferred_rows = inferred.lazy().select(
+        "person_id",
+        nconst=pl.format("nm{}", pl.col("person_id").cast(pl.String).str.zfill(7)),
+        **{
+            name: pl.lit(None, dtype)
+            for name, dtype in CLEAN_NAME_BASICS_SCHEMA.items()
+            if name not in ("person_id", "nconst")
+        },
+        is_inferred=pl.lit(True),
+    )
+    table = pl.concat([known.select(inferred_rows.collect_schema().names()), inferred_rows])
+    return DimPersonBuild(
+        table=table,
+        people_in=names.select(pl.len()).collect(engine="streaming").item(),
+        people_kept=keep.height - inferred.height,
+        credited=credited.height,
+        inferred=inferred.height,
+    )

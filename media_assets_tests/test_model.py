@@ -1,0 +1,563 @@
+"""The star schema: keys, filters, and an independent recomputation of the facts and the bridge in DuckDB SQL.
+
+The model is materialized once per module with Dagster over two days of a seeded random snapshot (plus
+hand-written rows at the edges), from upstream assets standing in for the clean layer with its exact schemas.
+Helpers here (`clean_frame`, `clean_source_assets`, `materialize_model`, `ModelRun`) are shared with
+test_scd2.py and test_warehouse.py.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+
+from media_assets.clean.schemas import (
+    CLEAN_NAME_BASICS_SCHEMA,
+    CLEAN_TITLE_BASICS_SCHEMA,
+    CLEAN_TITLE_PRINCIPALS_SCHEMA,
+    CLEAN_TITLE_RATINGS_SCHEMA,
+)
+from media_assets.io_managers import ParquetIOManager
+from media_assets.model import transforms
+from media_assets.model.assets import model_assets
+from media_assets.model.warehouse import MODEL_TABLES
+from media_assets.partitions import daily_partitions
+from media_assets.resources import DataLake, ModelSettings
+
+CLEAN_SCHEMAS = {
+    "clean_title_basics": CLEAN_TITLE_BASICS_SCHEMA,
+    "clean_title_ratings": CLEAN_TITLE_RATINGS_SCHEMA,
+    "clean_name_basics": CLEAN_NAME_BASICS_SCHEMA,
+    "clean_title_principals": CLEAN_TITLE_PRINCIPALS_SCHEMA,
+}
+DAY_1, DAY_2, DAY_3 = daily_partitions.get_partition_keys()[:3]
+SCOPED_TYPES = ("movie", "tvMovie", "tvSeries", "tvMiniSeries")
+NEW_GENRE = "Anime"  # first in alphabetical order: appending it must not renumber the others
+
+
+# --- shared helpers ----------------------------------------------------------------------------------------------
+
+
+def clean_frame(table: str, rows: list[dict]) -> pl.DataFrame:
+    """A frame of the cleaned table `table` with exactly its schema."""
+    return pl.DataFrame(rows, schema=CLEAN_SCHEMAS[table])
+
+
+def clean_source_assets(snapshots: dict[str, dict[str, pl.DataFrame]]) -> list[dg.AssetsDefinition]:
+    """Daily partitioned assets with the clean layer's keys, returning `snapshots[partition_key][table]`."""
+
+    def source(table: str) -> dg.AssetsDefinition:
+        @dg.asset(name=table, partitions_def=daily_partitions)
+        def clean_table(context: dg.AssetExecutionContext) -> pl.DataFrame:
+            return snapshots[context.partition_key][table]
+
+        return clean_table
+
+    tables = sorted({table for snapshot in snapshots.values() for table in snapshot})
+    return [source(table) for table in tables]
+
+
+def model_resources(root: Path, settings: ModelSettings | None = None) -> dict:
+    data_lake = DataLake(root=str(root))
+    return {
+        "data_lake": data_lake,
+        "io_manager": ParquetIOManager(data_lake=data_lake),
+        "model_settings": settings or ModelSettings(),
+    }
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """Where a test materialized the model, and the materialization metadata of each asset by partition."""
+
+    root: Path
+    metadata: dict[str, dict[str, dict]]
+
+    @property
+    def data_lake(self) -> DataLake:
+        return DataLake(root=str(self.root))
+
+    def table(self, asset: str, partition_key: str) -> pl.DataFrame:
+        return pl.read_parquet(self.data_lake.table_path(asset, partition_key))
+
+    def path(self, asset: str, partition_key: str) -> str:
+        return str(self.data_lake.table_path(asset, partition_key))
+
+
+def materialize_model(
+    root: Path,
+    snapshots: dict[str, dict[str, pl.DataFrame]],
+    assets: list[dg.AssetsDefinition],
+    partition_keys: list[str],
+    settings: ModelSettings | None = None,
+) -> ModelRun:
+    """Materialize `assets` with stand-ins of the clean layer, one partition after the other."""
+    metadata: dict[str, dict[str, dict]] = {}
+    for partition_key in partition_keys:
+        result = dg.materialize(
+            [*clean_source_assets(snapshots), *assets],
+            partition_key=partition_key,
+            resources=model_resources(root, settings),
+        )
+        assert result.success
+        for asset in assets:
+            name = asset.key.to_user_string()
+            (materialization,) = result.asset_materializations_for_node(name)
+            metadata.setdefault(name, {})[partition_key] = {k: v.value for k, v in materialization.metadata.items()}
+    return ModelRun(root, metadata)
+
+
+# --- the test data -----------------------------------------------------------------------------------------------
+
+GENRES = ("Action", "Comedy", "Documentary", "Drama", "Horror", "Romance", "Sci-Fi", "Sport", "Thriller", "Western")
+TITLE_TYPES = ("movie", "movie", "movie", "tvMovie", "tvSeries", "tvMiniSeries", "tvEpisode", "tvEpisode", "short")
+
+
+def random_snapshot(seed: int, titles: int = 1500, people: int = 2500) -> dict[str, pl.DataFrame]:
+    """A seeded random snapshot of the four cleaned tables, with the mess of real data: titles without genres or
+    years, repeated genres, ratings and credits of titles outside the scope or unknown, credits of people missing
+    from name.basics, known-for lists naming out-of-scope titles."""
+    rng = np.random.default_rng(seed)
+    title_ids = np.sort(rng.choice(np.arange(1, 50 * titles), titles, replace=False))
+    basics = []
+    for title_id in title_ids.tolist():
+        title_type = str(rng.choice(TITLE_TYPES))
+        start_year = None if rng.random() < 0.05 else int(rng.integers(1890, 2027))
+        end_year = start_year + int(rng.integers(0, 12)) if title_type == "tvSeries" and start_year else None
+        genre_count = int(rng.choice([0, 1, 1, 2, 3]))
+        genres = [str(g) for g in rng.choice(GENRES, genre_count)] if genre_count or rng.random() < 0.5 else None
+        basics.append(
+            {
+                "title_id": title_id,
+                "tconst": f"tt{title_id:07d}",
+                "title_type": title_type,
+                "primary_title": f"Title {title_id}",
+                "original_title": f"Original {title_id}",
+                "is_adult": bool(rng.random() < 0.02),
+                "start_year": start_year,
+                "end_year": end_year,
+                "runtime_minutes": int(rng.integers(1, 240)),
+                "genres": genres,
+            }
+        )
+    rated_ids = [t for t in title_ids.tolist() if rng.random() < 0.7] + [50 * titles + i for i in range(1, 21)]
+    ratings = [
+        {
+            "title_id": title_id,
+            "tconst": f"tt{title_id:07d}",
+            "average_rating": float(rng.integers(10, 101)) / 10,
+            "num_votes": int(10 ** rng.uniform(0.7, 6.3)),
+        }
+        for title_id in rated_ids
+    ]
+    names = [
+        {
+            "person_id": person_id,
+            "nconst": f"nm{person_id:07d}",
+            "primary_name": f"Person {person_id}",
+            "birth_year": int(rng.integers(1850, 2010)),
+            "death_year": None,
+            "primary_profession": ["actor"],
+            "known_for_titles": [int(t) for t in rng.choice(title_ids, int(rng.integers(0, 3)))],
+        }
+        for person_id in range(1, people + 1)
+    ]
+    principals = [
+        {
+            "title_id": title_id,
+            "ordering": ordering,
+            # ids above `people` are missing from name.basics
+            "person_id": int(rng.integers(1, people + 40)),
+            "category": str(rng.choice(["actor", "actress", "director", "writer"])),
+            "job": None,
+            "characters": [f"Role {ordering}"] if rng.random() < 0.5 else None,
+        }
+        for title_id in [*title_ids.tolist(), 50 * titles + 1]
+        if rng.random() < 0.6
+        for ordering in range(1, int(rng.integers(2, 9)))
+    ]
+    return {
+        "clean_title_basics": clean_frame("clean_title_basics", basics),
+        "clean_title_ratings": clean_frame("clean_title_ratings", ratings),
+        "clean_name_basics": clean_frame("clean_name_basics", names),
+        "clean_title_principals": clean_frame("clean_title_principals", principals),
+    }
+
+
+def next_day(snapshot: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Day 2: every Western is gone, one movie gains the new genre `NEW_GENRE`."""
+    basics = snapshot["clean_title_basics"]
+    without_westerns = basics.filter(~pl.col("genres").list.contains("Western").fill_null(False))
+    first_movie = without_westerns.filter(pl.col("title_type") == "movie")["title_id"][0]
+    basics = without_westerns.with_columns(
+        genres=pl.when(pl.col("title_id") == first_movie)
+        .then(pl.concat_list(pl.col("genres").fill_null([]), pl.lit([NEW_GENRE])))
+        .otherwise(pl.col("genres"))
+    )
+    return snapshot | {"clean_title_basics": basics}
+
+
+@pytest.fixture(scope="module")
+def snapshots() -> dict[str, dict[str, pl.DataFrame]]:
+    day_1 = random_snapshot(seed=7)
+    return {DAY_1: day_1, DAY_2: next_day(day_1)}
+
+
+@pytest.fixture(scope="module")
+def model_run(tmp_path_factory, snapshots) -> ModelRun:
+    return materialize_model(tmp_path_factory.mktemp("model"), snapshots, model_assets, [DAY_1, DAY_2])
+
+
+# --- keys --------------------------------------------------------------------------------------------------------
+
+PRIMARY_KEYS = {
+    "dim_title": ["title_sk"],
+    "dim_person": ["person_id"],
+    "dim_genre": ["genre_id"],
+    "dim_date": ["year"],
+    "title_genre_bridge": ["title_id", "genre_id"],
+    "fact_ratings": ["rating_id"],
+    "fact_cast_crew": ["credit_id"],
+}
+
+
+def test_every_model_table_is_a_warehouse_table():
+    assert {a.key.to_user_string() for a in model_assets} == {*MODEL_TABLES, "warehouse"}
+    assert set(PRIMARY_KEYS) == set(MODEL_TABLES)
+
+
+@pytest.mark.parametrize("partition_key", [DAY_1, DAY_2])
+@pytest.mark.parametrize("table", sorted(PRIMARY_KEYS))
+def test_primary_keys_are_unique_and_not_null(model_run, table, partition_key):
+    frame = model_run.table(table, partition_key)
+    keys = frame.select(PRIMARY_KEYS[table])
+    assert frame.height > 0
+    assert keys.null_count().sum_horizontal().item() == 0
+    assert not keys.is_duplicated().any()
+
+
+@pytest.mark.parametrize("partition_key", [DAY_1, DAY_2])
+def test_natural_keys_are_unique(model_run, partition_key):
+    current = model_run.table("dim_title", partition_key).filter("is_current")
+    assert not current["title_id"].is_duplicated().any()
+    assert not model_run.table("dim_person", partition_key)["nconst"].is_duplicated().any()
+    assert not model_run.table("dim_genre", partition_key)["genre_name"].is_duplicated().any()
+
+
+def _dangling(child: pl.DataFrame, parent: pl.DataFrame, child_key: str, parent_key: str) -> pl.DataFrame:
+    return child.drop_nulls(child_key).join(parent, left_on=child_key, right_on=parent_key, how="anti")
+
+
+@pytest.mark.parametrize("partition_key", [DAY_1, DAY_2])
+def test_every_foreign_key_resolves(model_run, partition_key):
+    tables = {name: model_run.table(name, partition_key) for name in MODEL_TABLES}
+    current = tables["dim_title"].filter("is_current")
+    facts = tables["fact_ratings"]
+    assert _dangling(facts, current, "title_id", "title_id").is_empty()
+    # the version of the fact is the title's current version that day
+    assert facts.join(current, on="title_sk")["title_id"].to_list() == facts["title_id"].to_list()
+    for child, key in [("fact_cast_crew", "title_id"), ("title_genre_bridge", "title_id")]:
+        assert _dangling(tables[child], current, key, "title_id").is_empty(), child
+    assert _dangling(tables["fact_cast_crew"], tables["dim_person"], "person_id", "person_id").is_empty()
+    assert _dangling(tables["title_genre_bridge"], tables["dim_genre"], "genre_id", "genre_id").is_empty()
+    for year in ("start_year", "end_year"):
+        assert _dangling(tables["dim_title"], tables["dim_date"], year, "year").is_empty(), year
+
+
+def test_rating_and_credit_ids_decode_to_their_definition(model_run):
+    facts = model_run.table("fact_ratings", DAY_1)
+    assert (facts["rating_id"] == int(DAY_1.replace("-", "")) * 10**9 + facts["title_id"]).all()
+    assert (facts["snapshot_date"] == dt.date.fromisoformat(DAY_1)).all()
+    credits = model_run.table("fact_cast_crew", DAY_1)
+    assert (credits["credit_id"] == credits["title_id"] * 10_000 + credits["ordering"]).all()
+
+
+# --- an independent recomputation in DuckDB SQL ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sql(model_run):
+    """A DuckDB connection with the day-1 cleaned inputs as views `basics`, `ratings`, `names`, `principals`, and
+    `scoped` (the titles of the scoped types)."""
+    connection = duckdb.connect()
+    for view, table in [
+        ("basics", "clean_title_basics"),
+        ("ratings", "clean_title_ratings"),
+        ("names", "clean_name_basics"),
+        ("principals", "clean_title_principals"),
+    ]:
+        connection.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{model_run.path(table, DAY_1)}')")
+    types = ", ".join(f"'{t}'" for t in SCOPED_TYPES)
+    connection.execute(f"CREATE VIEW scoped AS SELECT * FROM basics WHERE title_type IN ({types})")
+    yield connection
+    connection.close()
+
+
+def test_weighted_rating_tiers_and_buckets_equal_sql(model_run, sql):
+    expected = sql.sql(
+        """
+        WITH rated AS (SELECT r.* FROM ratings r JOIN scoped s USING (title_id)),
+             constants AS (SELECT quantile_cont(num_votes, 0.25) AS m, avg(average_rating) AS c FROM rated)
+        SELECT title_id,
+               num_votes / (num_votes + m) * average_rating + m / (num_votes + m) * c AS bayesian_weighted_rating,
+               CASE WHEN num_votes >= 100000 THEN 'high' WHEN num_votes >= 1000 THEN 'medium' ELSE 'low' END
+                   AS vote_tier,
+               CASE WHEN floor(average_rating) <= 2 THEN '1-2' WHEN floor(average_rating) <= 4 THEN '3-4'
+                    WHEN floor(average_rating) <= 6 THEN '5-6' WHEN floor(average_rating) <= 8 THEN '7-8'
+                    ELSE '9-10' END AS rating_bucket,
+               m, c
+        FROM rated, constants
+        ORDER BY title_id
+        """
+    ).pl()
+    facts = model_run.table("fact_ratings", DAY_1)
+    columns = ["title_id", "vote_tier", "rating_bucket"]
+    assert facts.select(columns).equals(expected.select(columns))
+    assert set(facts["vote_tier"]) == {"low", "medium", "high"}
+    assert set(facts["rating_bucket"]) == {"1-2", "3-4", "5-6", "7-8", "9-10"}
+    # A mean of floats depends on the order of summation by the last bit: equal up to that rounding.
+    difference = (facts["bayesian_weighted_rating"] - expected["bayesian_weighted_rating"]).abs().max()
+    assert difference < 1e-12
+    metadata = model_run.metadata["fact_ratings"][DAY_1]
+    assert metadata["m"] == expected["m"][0]
+    assert metadata["C"] == pytest.approx(expected["c"][0], rel=1e-14, abs=0)
+    assert metadata["ratings_in"] - metadata["removed_title_out_of_scope"] == facts.height == expected.height
+
+
+def test_bridge_and_genre_counts_equal_sql(model_run, sql):
+    expected_bridge = sql.sql(
+        """
+        WITH pairs AS (SELECT DISTINCT title_id, unnest(genres) AS genre_name FROM scoped)
+        SELECT title_id, genre_name, 1::DOUBLE / count(*) OVER (PARTITION BY title_id) AS weighting_factor
+        FROM pairs ORDER BY title_id, genre_name
+        """
+    ).pl()
+    genres = model_run.table("dim_genre", DAY_1)
+    bridge = model_run.table("title_genre_bridge", DAY_1).join(genres, on="genre_id")
+    assert bridge.select(expected_bridge.columns).sort("title_id", "genre_name").equals(expected_bridge)
+
+    expected_counts = dict(
+        sql.execute(
+            "SELECT genre_name, count(DISTINCT title_id) FROM (SELECT title_id, unnest(genres) AS genre_name "
+            "FROM scoped) GROUP BY genre_name"
+        ).fetchall()
+    )
+    model_counts = dict(bridge.group_by("genre_name").len().iter_rows())
+    assert model_counts == expected_counts
+    assert model_run.metadata["title_genre_bridge"][DAY_1]["titles_by_genre"] == expected_counts
+    assert sorted(genres["genre_name"]) == sorted(expected_counts)
+
+
+def test_cast_crew_and_person_filters_equal_sql(model_run, sql):
+    expected_credits = sql.execute(
+        """
+        SELECT p.title_id, p.ordering, p.person_id FROM principals p
+        WHERE p.title_id IN (SELECT title_id FROM scoped) AND p.title_id IN (SELECT title_id FROM ratings)
+        ORDER BY 1, 2
+        """
+    ).fetchall()
+    credits = model_run.table("fact_cast_crew", DAY_1)
+    assert credits.select("title_id", "ordering", "person_id").sort("title_id", "ordering").rows() == expected_credits
+
+    (unknown_credits,) = sql.execute(
+        """
+        SELECT count(*) FROM principals p
+        WHERE p.title_id IN (SELECT title_id FROM scoped) AND p.title_id IN (SELECT title_id FROM ratings)
+          AND p.person_id NOT IN (SELECT person_id FROM names)
+        """
+    ).fetchone()
+    (credits_in,) = sql.execute("SELECT count(*) FROM principals").fetchone()
+    (out_of_scope,) = sql.execute(
+        "SELECT count(*) FROM principals WHERE title_id NOT IN (SELECT title_id FROM scoped)"
+    ).fetchone()
+    metadata = model_run.metadata["fact_cast_crew"][DAY_1]
+    assert unknown_credits > 0
+    assert metadata["unknown_person_credits"] == unknown_credits
+    assert metadata["credits_in"] == credits_in
+    assert metadata["removed_title_out_of_scope"] == out_of_scope
+    assert metadata["removed_title_unrated"] == credits_in - out_of_scope - len(expected_credits)
+    assert metadata["credits_kept"] == len(expected_credits)
+
+    expected_people = sql.execute(
+        """
+        WITH credited AS (
+            SELECT DISTINCT person_id FROM principals
+            WHERE title_id IN (SELECT title_id FROM scoped) AND title_id IN (SELECT title_id FROM ratings)),
+        known_for AS (
+            SELECT DISTINCT person_id FROM (SELECT person_id, unnest(known_for_titles) AS title_id FROM names)
+            WHERE title_id IN (SELECT title_id FROM scoped))
+        SELECT person_id, person_id IN (SELECT person_id FROM names) AS known
+        FROM (SELECT person_id FROM credited UNION SELECT person_id FROM known_for) ORDER BY 1
+        """
+    ).fetchall()
+    people = model_run.table("dim_person", DAY_1).sort("person_id")
+    assert people.select("person_id", ~pl.col("is_inferred")).rows() == expected_people
+    inferred = people.filter("is_inferred")
+    assert inferred["nconst"].to_list() == [f"nm{p:07d}" for p in inferred["person_id"]]
+    assert inferred["primary_name"].null_count() == inferred.height
+    person_metadata = model_run.metadata["dim_person"][DAY_1]
+    assert person_metadata["people_kept"] == sum(known for _, known in expected_people)
+    assert person_metadata["people_inferred"] == sum(not known for _, known in expected_people)
+
+
+def test_title_type_filter_counts_equal_sql(model_run, sql):
+    removed = dict(
+        sql.execute(
+            f"SELECT title_type, count(*) FROM basics WHERE title_type NOT IN "
+            f"({', '.join(repr(t) for t in SCOPED_TYPES)}) GROUP BY 1"
+        ).fetchall()
+    )
+    metadata = model_run.metadata["dim_title"][DAY_1]
+    assert metadata["removed_title_types"] == removed
+    assert metadata["removed_by_title_type"] == sum(removed.values())
+    (scoped,) = sql.execute("SELECT count(*) FROM scoped").fetchone()
+    assert metadata["current_titles"] == scoped == model_run.table("dim_title", DAY_1).height
+    assert metadata["bootstrapped"] is True
+    assert model_run.metadata["dim_title"][DAY_2]["bootstrapped"] is False
+
+
+def test_dim_date_covers_every_title_year_without_gaps(model_run, sql):
+    (first, last) = sql.execute(
+        "SELECT least(min(start_year), min(end_year)), greatest(max(start_year), max(end_year)) FROM scoped"
+    ).fetchone()
+    dates = model_run.table("dim_date", DAY_1)
+    assert dates["year"].to_list() == list(range(first, last + 1))
+    row_1999, row_2000, row_2001 = (dates.filter(pl.col("year") == y).row(0, named=True) for y in (1999, 2000, 2001))
+    assert row_1999 == {"year": 1999, "decade": 1990, "decade_label": "1990s", "century": 20}
+    assert row_2000 == {"year": 2000, "decade": 2000, "decade_label": "2000s", "century": 20}
+    assert row_2001 == {"year": 2001, "decade": 2000, "decade_label": "2000s", "century": 21}
+
+
+def test_fact_ratings_do_not_depend_on_input_row_order(model_run, snapshots):
+    """Rebuilds must be identical to the bit: C must not depend on the order rows come out of a join."""
+    current = transforms.current_titles(model_run.table("dim_title", DAY_1).lazy())
+    ratings = snapshots[DAY_1]["clean_title_ratings"]
+    day = dt.date.fromisoformat(DAY_1)
+
+    def facts(order_seed: int) -> pl.DataFrame:
+        rated = transforms.rated_titles(ratings.sample(fraction=1.0, shuffle=True, seed=order_seed).lazy(), current)
+        return transforms.build_fact_ratings(rated, day, transforms.rating_statistics(rated), 1000, 100_000)
+
+    assert facts(1).equals(facts(2))
+    assert facts(1).equals(model_run.table("fact_ratings", DAY_1))
+
+
+# --- genres ------------------------------------------------------------------------------------------------------
+
+
+def test_genre_ids_are_stable_when_a_genre_appears_and_one_disappears(model_run, snapshots):
+    day_1 = model_run.table("dim_genre", DAY_1)
+    day_2 = model_run.table("dim_genre", DAY_2)
+    assert day_1["genre_id"].to_list() == list(range(1, day_1.height + 1))
+    assert day_1["genre_name"].to_list() == sorted(day_1["genre_name"])  # bootstrap: alphabetical
+    # Westerns are all gone on day 2, but the genre keeps its id; the new genre comes last, after every old id.
+    assert day_2.head(day_1.height).equals(day_1)
+    assert day_2.row(day_1.height, named=True) == {
+        "genre_id": day_1.height + 1,
+        "genre_name": NEW_GENRE,
+        "is_fiction": True,
+        "genre_group": "Other",
+    }
+    assert model_run.metadata["dim_genre"][DAY_2]["added_genres"] == [NEW_GENRE]
+    assert model_run.metadata["dim_genre"][DAY_2]["bootstrapped"] is False
+    bridge_2 = model_run.table("title_genre_bridge", DAY_2).join(day_2, on="genre_id")
+    assert "Western" not in set(bridge_2["genre_name"])
+    assert bridge_2.filter(pl.col("genre_name") == NEW_GENRE).height == 1
+
+
+def test_genre_attributes_follow_the_documented_grouping(model_run):
+    genres = {row["genre_name"]: row for row in model_run.table("dim_genre", DAY_1).iter_rows(named=True)}
+    expected_groups = {
+        "Action": "Action-Adventure",
+        "Comedy": "Comedy",
+        "Documentary": "Factual",
+        "Drama": "Drama",
+        "Horror": "Thriller-Horror",
+        "Romance": "Drama",
+        "Sci-Fi": "Action-Adventure",
+        "Sport": "Factual",
+        "Thriller": "Thriller-Horror",
+        "Western": "Action-Adventure",
+    }
+    assert {name: row["genre_group"] for name, row in genres.items()} == expected_groups
+    assert {name for name, row in genres.items() if not row["is_fiction"]} == {"Documentary", "Sport"}
+
+
+def test_bridge_has_no_duplicate_pairs_when_a_title_repeats_a_genre():
+    titles = pl.LazyFrame(
+        {"title_id": [1, 2, 3], "genres": [["Drama", "Drama", "Comedy"], [], None]},
+        schema={"title_id": pl.Int64, "genres": pl.List(pl.String)},
+    )
+    genres = transforms.build_dim_genre(titles, None).table
+    bridge = transforms.build_title_genre_bridge(titles, genres.lazy())
+    assert genres.select("genre_id", "genre_name").rows() == [(1, "Comedy"), (2, "Drama")]
+    assert bridge.rows() == [(1, 1, 0.5), (1, 2, 0.5)]
+
+
+# --- hand-checked bands ------------------------------------------------------------------------------------------
+
+
+def test_rating_buckets_pair_the_integer_part():
+    ratings = pl.DataFrame({"average_rating": [1.0, 2.5, 2.99, 3.0, 4.9, 5.0, 6.5, 7.0, 8.9, 9.0, 10.0]})
+    buckets = ratings.select(transforms.rating_bucket())["rating_bucket"].to_list()
+    assert buckets == ["1-2", "1-2", "1-2", "3-4", "3-4", "5-6", "5-6", "7-8", "7-8", "9-10", "9-10"]
+
+
+def test_vote_tiers_start_at_their_thresholds():
+    votes = pl.DataFrame({"num_votes": [0, 999, 1000, 99_999, 100_000, 5_000_000]})
+    tiers = votes.select(transforms.vote_tier(1000, 100_000))["vote_tier"].to_list()
+    assert tiers == ["low", "low", "medium", "medium", "high", "high"]
+    with pytest.raises(ValueError, match="medium_votes_from < high_votes_from"):
+        transforms.vote_tier(100, 100)
+
+
+def test_bad_ratings_fail_naming_each_problem():
+    rated = pl.DataFrame(
+        {"title_id": [1, 2, 2], "average_rating": [0.5, 7.0, 7.0], "num_votes": [10, 20, None]},
+        schema={"title_id": pl.Int64, "average_rating": pl.Float64, "num_votes": pl.Int64},
+    )
+    with pytest.raises(ValueError) as error:
+        transforms.rating_statistics(rated)
+    assert str(error.value) == (
+        "clean_title_ratings: 1 average_rating value(s) outside [1.0, 10.0] or null; "
+        "1 negative or null num_votes value(s); 2 rows share a title_id with another rating"
+    )
+
+
+def test_duplicate_credits_fail_naming_the_table():
+    principals = clean_frame(
+        "clean_title_principals",
+        [
+            {"title_id": 1, "ordering": 1, "person_id": 5, "category": "actor"},
+            {"title_id": 1, "ordering": 1, "person_id": 6, "category": "actor"},
+        ],
+    )
+    titles = pl.DataFrame({"title_id": [1], "is_rated": [True]})
+    names = clean_frame("clean_name_basics", [{"person_id": 5, "nconst": "nm0000005"}])
+    with pytest.raises(ValueError, match=r"clean_title_principals: 1 duplicate \(title_id, ordering\)"):
+        transforms.count_cast_crew(principals.lazy(), titles, names.lazy(), rated_only=True)
+
+
+# --- scope settings ----------------------------------------------------------------------------------------------
+
+
+def test_settings_change_the_scope(tmp_path, snapshots):
+    """Only tvSeries, and credits of unrated titles too: the counts follow."""
+    settings = ModelSettings(title_types=["tvSeries"], facts_rated_only=False, medium_votes_from=10, high_votes_from=20)
+    assets = [a for a in model_assets if a.key.to_user_string() in ("dim_title", "fact_ratings", "fact_cast_crew")]
+    run = materialize_model(tmp_path, {DAY_1: snapshots[DAY_1]}, assets, [DAY_1], settings)
+    basics = snapshots[DAY_1]["clean_title_basics"]
+    series = basics.filter(pl.col("title_type") == "tvSeries")["title_id"]
+    assert run.table("dim_title", DAY_1)["title_id"].sort().to_list() == series.sort().to_list()
+    credits = run.table("fact_cast_crew", DAY_1)
+    principals = snapshots[DAY_1]["clean_title_principals"]
+    assert credits.height == principals.filter(pl.col("title_id").is_in(series.implode())).height
+    assert run.metadata["fact_cast_crew"][DAY_1]["removed_title_unrated"] == 0
+    votes = run.table("fact_ratings", DAY_1)
+    expected_tiers = np.select([votes["num_votes"] >= 20, votes["num_votes"] >= 10], ["high", "medium"], "low")
+    assert votes["vote_tier"].to_list() == expected_tiers.tolist()
