@@ -35,6 +35,9 @@ class SideTable:
     frame: pl.LazyFrame
     count_by: str | None = None
     """A column whose value counts are recorded in metadata (e.g. the quarantine reason)."""
+    holds_input_rows: bool = True
+    """True when its rows are input rows kept out of the table (quarantine), so they count in `rows_in`; False for
+    facts about rows that stayed in the table (e.g. values that were set to null)."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,8 @@ class LazyParquetIOManager(dg.UPathIOManager):
             metadata["rows_in"] = metadata["dagster/row_count"]
             for side in obj.side_tables:
                 side_metadata = side_table_metadata(side)
-                metadata["rows_in"] += side_metadata[f"{side.name}_rows"]
+                if side.holds_input_rows:
+                    metadata["rows_in"] += side_metadata[f"{side.name}_rows"]
                 metadata.update(side_metadata)
         metadata["peak_rss_bytes"] = peak_rss_bytes()
         context.add_output_metadata(metadata)

@@ -1,0 +1,340 @@
+"""Clean layer on hand-written raw files: every nasty case with its exact row, quarantine line or nulled value."""
+
+import gzip
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from media_assets.clean.assets import clean_assets
+from media_assets.clean.schemas import (
+    CLEAN_NAME_BASICS_SCHEMA,
+    CLEAN_TITLE_BASICS_SCHEMA,
+    CLEAN_TITLE_PRINCIPALS_SCHEMA,
+    CLEAN_TITLE_RATINGS_SCHEMA,
+)
+from media_assets.clean.transforms import (
+    NULLED_SCHEMA,
+    QUARANTINE_SCHEMA,
+    CleanPlan,
+    clean_name_basics,
+    clean_title_basics,
+    clean_title_principals,
+    clean_title_ratings,
+)
+from media_assets.io_managers import ParquetIOManager
+from media_assets.resources import DataLake, ImdbSource
+from media_assets.sources.assets import raw_assets
+from media_assets.sources.imdb_files import NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, TITLE_RATINGS, ImdbFile
+from media_assets.sources.raw_files import RawFileError
+
+SNAPSHOT = date(2026, 1, 15)
+"""Title years may go up to 2056, person years up to 2026."""
+
+
+def write_raw(
+    path: Path, imdb_file: ImdbFile, lines: list[str], line_end: str = "\n", final_line_end: bool = True
+) -> Path:
+    """A gzipped raw file: the official header, then `lines` as given (tabs and all)."""
+    body = line_end.join([imdb_file.header_line, *lines]) + (line_end if final_line_end else "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(body.encode("utf-8")))
+    return path
+
+
+def run(plan: CleanPlan) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    table, quarantined, nulled = pl.collect_all([plan.table, plan.quarantined, plan.nulled], engine="streaming")
+    return table, quarantined, nulled
+
+
+def tsv(*fields: str) -> str:
+    return "\t".join(fields)
+
+
+N = "\\N"
+
+TITLE_BASICS_LINES = [
+    tsv("tt0000001", "short", "Carmencita", "Carmencita", "0", "1894", N, "1", "Documentary,Short"),  # line 2
+    tsv("tt0111161", "movie", '"Quoted" start', '"Quoted" start', "0", "1994", N, "142", "Drama"),
+    tsv("tt10872600", "movie", 'Unbalanced " quote', 'Unbalanced " quote', "0", "2021", N, "148", "Action,Adventure"),
+    tsv("tt0000005", "tvSeries", N, N, N, N, N, N, N),  # line 5: \N everywhere
+    tsv("tt0000006", "movie", "Junk runtime", "Junk runtime", "0", "2000", N, "Reality-TV", "Drama"),
+    tsv("tt0000007", "movie", "Out of range", "Out of range", "2", "1850", "2099", "0", "Drama"),  # line 7
+    tsv("tt0000008", "movie", "Too many", "Too many", "0", "2000", N, "90", "Drama", "extra"),
+    tsv("tt0000009", "movie", "Too few", "Too few", "0", "2000", N, "90"),  # line 9
+    tsv("xx0000010", "movie", "Bad id", "Bad id", "0", "2000", N, "90", "Drama"),
+    tsv("tt0000001", "short", "Duplicate", "Duplicate", "0", "1894", N, "1", "Short"),  # line 11
+    tsv("tt0000012", "movie", "Edges", "Edges", "1", "1870", "2056", "1500", ""),
+    "",  # line 13: an empty line
+    tsv("tt123456", "movie", "Six digits", "Six digits", "0", "2000", N, "90", "Drama"),  # line 14
+]
+
+
+def test_title_basics_every_case(tmp_path: Path):
+    raw = write_raw(tmp_path / "title.basics.tsv.gz", TITLE_BASICS, TITLE_BASICS_LINES)
+    table, quarantined, nulled = run(clean_title_basics(raw, SNAPSHOT))
+
+    assert table.schema == CLEAN_TITLE_BASICS_SCHEMA
+    assert table.rows() == [
+        (1, "tt0000001", "short", "Carmencita", "Carmencita", False, 1894, None, 1, ["Documentary", "Short"]),
+        (111161, "tt0111161", "movie", '"Quoted" start', '"Quoted" start', False, 1994, None, 142, ["Drama"]),
+        (
+            10872600,
+            "tt10872600",
+            "movie",
+            'Unbalanced " quote',
+            'Unbalanced " quote',
+            False,
+            2021,
+            None,
+            148,
+            ["Action", "Adventure"],
+        ),
+        (5, "tt0000005", "tvSeries", None, None, None, None, None, None, None),
+        (6, "tt0000006", "movie", "Junk runtime", "Junk runtime", False, 2000, None, None, ["Drama"]),
+        (7, "tt0000007", "movie", "Out of range", "Out of range", None, None, None, 0, ["Drama"]),
+        (12, "tt0000012", "movie", "Edges", "Edges", True, 1870, 2056, 1500, []),
+    ]
+    assert quarantined.schema == QUARANTINE_SCHEMA
+    assert quarantined.rows() == [
+        (8, "wrong_field_count", TITLE_BASICS_LINES[6]),
+        (9, "wrong_field_count", TITLE_BASICS_LINES[7]),
+        (10, "bad_tconst", TITLE_BASICS_LINES[8]),
+        (11, "duplicate_key", TITLE_BASICS_LINES[9]),
+        (13, "wrong_field_count", ""),
+        (14, "bad_tconst", TITLE_BASICS_LINES[12]),
+    ]
+    assert nulled.schema == NULLED_SCHEMA
+    assert nulled.rows() == [
+        (6, "runtimeMinutes", "Reality-TV"),
+        (7, "isAdult", "2"),
+        (7, "startYear", "1850"),
+        (7, "endYear", "2099"),
+    ]
+    # Every data line is in exactly one of the two outputs.
+    assert len(table) + len(quarantined) == len(TITLE_BASICS_LINES)
+
+
+def test_crlf_line_ends_a_last_line_without_line_end_and_an_all_null_column(tmp_path: Path):
+    lines = [
+        tsv("tt0000001", "short", "Carmencita", "Carmencita", "0", "1894", N, "1", "Documentary,Short"),
+        tsv("tt0000002", "short", "Le clown", "Le clown", "0", "1892", N, "5", "Animation"),
+    ]
+    raw = write_raw(tmp_path / "title.basics.tsv.gz", TITLE_BASICS, lines, line_end="\r\n", final_line_end=False)
+    table, quarantined, nulled = run(clean_title_basics(raw, SNAPSHOT))
+
+    assert table.schema == CLEAN_TITLE_BASICS_SCHEMA  # endYear is all `\N`: still Int32, not String
+    assert table.rows() == [
+        (1, "tt0000001", "short", "Carmencita", "Carmencita", False, 1894, None, 1, ["Documentary", "Short"]),
+        (2, "tt0000002", "short", "Le clown", "Le clown", False, 1892, None, 5, ["Animation"]),
+    ]
+    assert (quarantined.height, nulled.height) == (0, 0)
+
+
+def test_header_only_file_gives_empty_typed_tables(tmp_path: Path):
+    raw = write_raw(tmp_path / "title.principals.tsv.gz", TITLE_PRINCIPALS, [])
+    table, quarantined, nulled = run(clean_title_principals(raw, SNAPSHOT))
+    assert (table.schema, table.height) == (CLEAN_TITLE_PRINCIPALS_SCHEMA, 0)
+    assert (quarantined.schema, quarantined.height) == (QUARANTINE_SCHEMA, 0)
+    assert (nulled.schema, nulled.height) == (NULLED_SCHEMA, 0)
+
+
+RATINGS_LINES = [
+    tsv("tt0000001", "5.7", "2150"),  # line 2
+    tsv("tt10872600", "8.1", "1000000"),
+    tsv("tt0000003", N, "10"),  # line 4
+    tsv("tt0000004", "11.0", "10"),
+    tsv("tt0000005", "6.0", "many"),  # line 6
+    tsv("tt0000006", "6.0", "-3"),
+    tsv("tt0000001", "6.0", "5"),  # line 8
+    tsv("tt0000009", "nan", "5"),
+    tsv("tt0000010", "7.0"),  # line 10
+    tsv("tt0000011", "1.0", "0"),
+]
+
+
+def test_title_ratings_every_case(tmp_path: Path):
+    raw = write_raw(tmp_path / "title.ratings.tsv.gz", TITLE_RATINGS, RATINGS_LINES)
+    table, quarantined, nulled = run(clean_title_ratings(raw, SNAPSHOT))
+
+    assert table.schema == CLEAN_TITLE_RATINGS_SCHEMA
+    assert table.rows() == [
+        (1, "tt0000001", 5.7, 2150),
+        (10872600, "tt10872600", 8.1, 1_000_000),
+        (11, "tt0000011", 1.0, 0),
+    ]
+    assert quarantined.rows() == [
+        (4, "bad_averageRating", RATINGS_LINES[2]),
+        (5, "bad_averageRating", RATINGS_LINES[3]),
+        (6, "bad_numVotes", RATINGS_LINES[4]),
+        (7, "bad_numVotes", RATINGS_LINES[5]),
+        (8, "duplicate_key", RATINGS_LINES[6]),
+        (9, "bad_averageRating", RATINGS_LINES[7]),
+        (10, "wrong_field_count", RATINGS_LINES[8]),
+    ]
+    assert nulled.height == 0
+
+
+NAME_LINES = [
+    tsv("nm0000636", "William Shakespeare", "1564", "1616", "writer,soundtrack", "tt8632012,tt14297038"),  # line 2
+    tsv("nm0290950", "Hans Frank", "1900", "1946", "", "tt0362236"),  # empty profession
+    tsv("nm5533924", 'Stephen "Dr" Love', N, N, "producer,actor", N),  # line 4
+    tsv("nm0000004", "Future Born", "2027", N, "actor", "tt0000001,xx123,tt0000002"),
+    tsv("nm0000005", "Year Zero", "0", N, N, "tt0000001"),  # line 6
+    tsv("nm12345678", "Eight Digits", "1980", N, "actress", "tt10872600"),
+    tsv("mm0000007", "Bad Id", "1980", N, "actor", N),  # line 8
+    tsv("nm0000636", "Shakespeare Again", "1564", "1616", "writer", N),
+    tsv("nm0000010", "Too Many", "1980", N, "actor", N, "x"),  # line 10
+]
+
+
+def test_name_basics_every_case(tmp_path: Path):
+    raw = write_raw(tmp_path / "name.basics.tsv.gz", NAME_BASICS, NAME_LINES)
+    table, quarantined, nulled = run(clean_name_basics(raw, SNAPSHOT))
+
+    assert table.schema == CLEAN_NAME_BASICS_SCHEMA
+    assert table.rows() == [
+        (636, "nm0000636", "William Shakespeare", 1564, 1616, ["writer", "soundtrack"], [8632012, 14297038]),
+        (290950, "nm0290950", "Hans Frank", 1900, 1946, [], [362236]),
+        (5533924, "nm5533924", 'Stephen "Dr" Love', None, None, ["producer", "actor"], None),
+        (4, "nm0000004", "Future Born", None, None, ["actor"], [1, 2]),
+        (5, "nm0000005", "Year Zero", None, None, None, [1]),
+        (12345678, "nm12345678", "Eight Digits", 1980, None, ["actress"], [10872600]),
+    ]
+    assert quarantined.rows() == [
+        (8, "bad_nconst", NAME_LINES[6]),
+        (9, "duplicate_key", NAME_LINES[7]),
+        (10, "wrong_field_count", NAME_LINES[8]),
+    ]
+    assert nulled.rows() == [
+        (5, "birthYear", "2027"),
+        (5, "knownForTitles", "xx123"),
+        (6, "birthYear", "0"),
+    ]
+
+
+PRINCIPAL_LINES = [
+    tsv("tt0000001", "1", "nm0000001", "actor", N, '["Narrator","Jimmy \\"The Kid\\" Doyle"]'),  # line 2
+    tsv("tt0000001", "2", "nm0000002", "writer", 'novel "X"', N),
+    tsv("tt10872600", "1", "nm12345678", "actress", N, '["Caf\\u00e9","\\ud83d\\ude00","a\\\\b","Zoë"]'),  # line 4
+    tsv("tt0000001", "3", "nm0000003", "self", N, "[Self]"),
+    tsv("tt0000001", "x", "nm0000004", "actor", N, N),  # line 6
+    tsv("tt0000001", "0", "nm0000005", "actor", N, N),
+    tsv("tt0000002", "1", N, "actor", N, N),  # line 8
+    tsv("tt0000001", "1", "nm0000009", "actor", N, '["Someone else"]'),
+    tsv("tt0000003", "1", "nm0000010", "actor", N),  # line 10: too few fields, but a parseable key
+    tsv("tt0000003", "1", "nm0000011", "director", N, N),
+]
+
+
+def test_title_principals_every_case(tmp_path: Path):
+    raw = write_raw(tmp_path / "title.principals.tsv.gz", TITLE_PRINCIPALS, PRINCIPAL_LINES)
+    table, quarantined, nulled = run(clean_title_principals(raw, SNAPSHOT))
+
+    assert table.schema == CLEAN_TITLE_PRINCIPALS_SCHEMA
+    assert table.rows() == [
+        (1, 1, 1, "actor", None, ["Narrator", 'Jimmy "The Kid" Doyle']),
+        (1, 2, 2, "writer", 'novel "X"', None),
+        (10872600, 1, 12345678, "actress", None, ["Café", "\U0001f600", "a\\b", "Zoë"]),
+        (1, 3, 3, "self", None, None),
+        # The broken line 10 has the same key but does not take it: this good line is kept.
+        (3, 1, 11, "director", None, None),
+    ]
+    assert quarantined.rows() == [
+        (6, "bad_ordering", PRINCIPAL_LINES[4]),
+        (7, "bad_ordering", PRINCIPAL_LINES[5]),
+        (8, "bad_nconst", PRINCIPAL_LINES[6]),
+        (9, "duplicate_key", PRINCIPAL_LINES[7]),
+        (10, "wrong_field_count", PRINCIPAL_LINES[8]),
+    ]
+    assert nulled.rows() == [(5, "characters", "[Self]")]
+
+
+@pytest.mark.parametrize(
+    "characters",
+    ['["a"', '["\\x"]', '["\\ude00"]', '{"a":1}', "[1]", "[null]", '"a"', ""],
+)
+def test_characters_that_are_not_a_json_array_of_strings_are_nulled_not_fatal(tmp_path: Path, characters: str):
+    line = tsv("tt0000001", "1", "nm0000001", "actor", N, characters)
+    raw = write_raw(tmp_path / "title.principals.tsv.gz", TITLE_PRINCIPALS, [line])
+    table, quarantined, nulled = run(clean_title_principals(raw, SNAPSHOT))
+    assert table.rows() == [(1, 1, 1, "actor", None, None)]
+    assert quarantined.height == 0
+    assert nulled.rows() == [(2, "characters", characters)]
+
+
+def test_wrong_header_fails_naming_file_expected_and_found(tmp_path: Path):
+    raw = tmp_path / "title.ratings.tsv.gz"
+    raw.write_bytes(gzip.compress(b"tconst\tnumVotes\taverageRating\ntt0000001\t10\t5.0\n"))
+    with pytest.raises(RawFileError) as failure:
+        clean_title_ratings(raw, SNAPSHOT)
+    message = str(failure.value)
+    assert str(raw) in message
+    assert repr("tconst\taverageRating\tnumVotes") in message
+    assert repr("tconst\tnumVotes\taverageRating") in message
+
+
+PARTITION = "2026-01-15"
+
+
+def test_materialized_clean_asset_records_rows_and_quarantine_by_reason(tmp_path: Path):
+    mirror = tmp_path / "mirror"
+    write_raw(mirror / TITLE_BASICS.file_name, TITLE_BASICS, TITLE_BASICS_LINES)
+    data_lake = DataLake(root=str(tmp_path / "data"))
+    [raw_title_basics] = [asset for asset in raw_assets if asset.key == dg.AssetKey("raw_title_basics")]
+    [clean_title_basics_asset] = [asset for asset in clean_assets if asset.key == dg.AssetKey("clean_title_basics")]
+
+    result = dg.materialize(
+        [raw_title_basics, clean_title_basics_asset],
+        partition_key=PARTITION,
+        resources={
+            "imdb_source": ImdbSource(kind="file", folder=str(mirror)),
+            "data_lake": data_lake,
+            "io_manager": ParquetIOManager(data_lake=data_lake),
+        },
+    )
+
+    assert result.success
+    [materialization] = result.asset_materializations_for_node("clean_title_basics")
+    metadata = {key: value.value for key, value in materialization.metadata.items()}
+    assert metadata["dagster/row_count"] == 7
+    assert metadata["quarantined_rows"] == 6
+    assert metadata["quarantined_by_reason"] == {"wrong_field_count": 3, "bad_tconst": 2, "duplicate_key": 1}
+    assert metadata["nulled_rows"] == 4
+    assert metadata["nulled_by_field"] == {"runtimeMinutes": 1, "isAdult": 1, "startYear": 1, "endYear": 1}
+    assert metadata["rows_in"] == len(TITLE_BASICS_LINES)
+
+    quarantine_dir = data_lake.quarantine_dir(PARTITION)
+    stored = pl.read_parquet(data_lake.table_path("clean_title_basics", PARTITION))
+    assert stored.schema == CLEAN_TITLE_BASICS_SCHEMA
+    assert stored["title_id"].to_list() == [1, 111161, 10872600, 5, 6, 7, 12]
+    assert pl.read_parquet(quarantine_dir / "title.basics.quarantined.parquet")["line_number"].to_list() == [
+        8,
+        9,
+        10,
+        11,
+        13,
+        14,
+    ]
+    assert pl.read_parquet(quarantine_dir / "title.basics.nulled.parquet")["field"].to_list() == [
+        "runtimeMinutes",
+        "isAdult",
+        "startYear",
+        "endYear",
+    ]
+
+
+def test_clean_assets_are_partitioned_grouped_and_heavy_where_large():
+    by_key = {asset.key.to_user_string(): asset for asset in clean_assets}
+    assert set(by_key) == {"clean_title_basics", "clean_title_ratings", "clean_name_basics", "clean_title_principals"}
+    heavy = {name for name, asset in by_key.items() if asset.op.tags.get("media_assets/heavy") == "true"}
+    assert heavy == {"clean_name_basics", "clean_title_principals"}
+    for name, asset in by_key.items():
+        assert asset.group_names_by_key[asset.key] == "clean"
+        assert asset.partitions_def is not None
+        assert {dep.asset_key for dep in asset.specs_by_key[asset.key].deps} == {
+            dg.AssetKey("raw_" + name.removeprefix("clean_"))
+        }
+        assert asset.descriptions_by_key[asset.key].startswith("Cleaned IMDb")
