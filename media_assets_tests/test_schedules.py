@@ -1,0 +1,188 @@
+"""The daily job, its executor and its schedule."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+
+import dagster as dg
+import pytest
+from dagster._core.storage.dagster_run import DagsterRun
+
+from media_assets.jobs import ENRICHMENT_GROUP, HEAVY_TAG_KEY, imdb_executor
+from media_assets.schedules import RELEASE_SENSOR_NAME, RUN_AT_ENV, daily_cron
+
+SCHEDULE_NAME = "imdb_daily_schedule"
+
+
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    # Imported here, not at module level: the executor test's step processes import this module, and should not
+    # pay for loading the whole project.
+    from media_assets.definitions import defs
+
+    return defs
+
+
+@pytest.fixture(scope="module")
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def _evaluate_schedule(
+    defs: dg.Definitions, instance: dg.DagsterInstance, at: dt.datetime
+) -> dg.RunRequest | dg.SkipReason:
+    schedule = defs.resolve_schedule_def(SCHEDULE_NAME)
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=at, repository_def=defs.get_repository_def()
+    ) as context:
+        data = schedule.evaluate_tick(context)
+    if data.skip_message:
+        return dg.SkipReason(data.skip_message)
+    [request] = data.run_requests
+    return request
+
+
+@pytest.mark.parametrize(
+    ("at", "expected_partition"),
+    [
+        (dt.datetime(2026, 3, 5, 9, 0, tzinfo=dt.UTC), "2026-03-05"),
+        (dt.datetime(2026, 3, 5, 23, 59, tzinfo=dt.UTC), "2026-03-05"),
+        (dt.datetime(2026, 3, 6, 0, 0, tzinfo=dt.UTC), "2026-03-06"),
+        # A time given in another zone is the same instant: 2026-03-06 01:30 at UTC+2 is 2026-03-05 in UTC.
+        (dt.datetime(2026, 3, 6, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))), "2026-03-05"),
+    ],
+)
+def test_schedule_requests_the_snapshot_day_of_its_tick(
+    defs: dg.Definitions, instance: dg.DagsterInstance, at: dt.datetime, expected_partition: str
+):
+    request = _evaluate_schedule(defs, instance, at)
+    assert isinstance(request, dg.RunRequest)
+    assert request.partition_key == expected_partition
+    assert request.run_key == expected_partition
+    assert request.job_name in (None, "imdb_daily")
+
+
+def test_schedule_skips_before_the_first_partition(defs: dg.Definitions, instance: dg.DagsterInstance):
+    result = _evaluate_schedule(defs, instance, dt.datetime(2025, 12, 31, 9, tzinfo=dt.UTC))
+    assert isinstance(result, dg.SkipReason)
+    assert "before the first partition" in result.skip_message
+
+
+def _add_run(instance: dg.DagsterInstance, partition: str, status: dg.DagsterRunStatus, **tags: str) -> DagsterRun:
+    run = DagsterRun(job_name="imdb_daily", status=status, tags={"dagster/partition": partition, **tags})
+    return instance.add_run(run)
+
+
+def test_schedule_skips_a_day_the_release_sensor_already_ran(defs: dg.Definitions, instance: dg.DagsterInstance):
+    at = dt.datetime(2026, 4, 5, 9, tzinfo=dt.UTC)
+    # Runs that do not cover the day: another day by the sensor, a failed sensor run, a manual run.
+    _add_run(instance, "2026-04-04", dg.DagsterRunStatus.SUCCESS, **{"dagster/sensor_name": RELEASE_SENSOR_NAME})
+    _add_run(instance, "2026-04-05", dg.DagsterRunStatus.FAILURE, **{"dagster/sensor_name": RELEASE_SENSOR_NAME})
+    _add_run(instance, "2026-04-05", dg.DagsterRunStatus.SUCCESS)
+    assert isinstance(_evaluate_schedule(defs, instance, at), dg.RunRequest)
+
+    covering = _add_run(
+        instance, "2026-04-05", dg.DagsterRunStatus.STARTED, **{"dagster/sensor_name": RELEASE_SENSOR_NAME}
+    )
+    result = _evaluate_schedule(defs, instance, at)
+    assert isinstance(result, dg.SkipReason)
+    assert covering.run_id in result.skip_message and "2026-04-05" in result.skip_message
+
+
+def test_daily_cron_parses_a_utc_time_of_day():
+    assert daily_cron("09:00") == "0 9 * * *"
+    assert daily_cron(" 7:05 ") == "5 7 * * *"
+    assert daily_cron("23:59") == "59 23 * * *"
+    for bad in ("24:00", "9", "09:60", "9am"):
+        with pytest.raises(ValueError, match=RUN_AT_ENV):
+            daily_cron(bad)
+
+
+def test_schedule_time_comes_from_the_environment():
+    code = (
+        f"from media_assets.definitions import defs; print(defs.resolve_schedule_def({SCHEDULE_NAME!r}).cron_schedule)"
+    )
+    env = {**os.environ, RUN_AT_ENV: "06:30"}
+    output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert output.stdout.strip() == "30 6 * * *"
+
+
+def test_daily_job_covers_every_asset_but_the_enrichment_group(defs: dg.Definitions):
+    graph = defs.resolve_asset_graph()
+    job = defs.resolve_job_def("imdb_daily")
+    expected = {key for key in graph.get_all_asset_keys() if graph.get(key).group_name != ENRICHMENT_GROUP}
+    assert set(job.asset_layer.executable_asset_keys) == expected
+    assert dg.AssetKey("tmdb_title_details") not in job.asset_layer.executable_asset_keys
+    assert job.partitions_def is not None and job.partitions_def.get_partition_key_for_timestamp(0) is not None
+
+
+def test_every_job_uses_the_limited_executor(defs: dg.Definitions):
+    for job_name in ("imdb_daily", "__ASSET_JOB"):
+        executor = defs.resolve_job_def(job_name).executor_def
+        assert executor.name == imdb_executor.name, job_name
+
+
+def test_heavy_assets_are_heavy_for_the_executor(defs: dg.Definitions):
+    """The executor sees op tags only: an asset tagged heavy must carry the tag on its op too."""
+    job = defs.resolve_job_def("imdb_daily")
+    graph = defs.resolve_asset_graph()
+    heavy_assets = {key for key in graph.get_all_asset_keys() if graph.get(key).tags.get(HEAVY_TAG_KEY) == "true"}
+    heavy_ops = {node.name for node in job.nodes if node.tags.get(HEAVY_TAG_KEY) == "true"}
+    for key in heavy_assets:
+        op_name = job.asset_layer.get_op_output_handle(key).node_handle.name
+        assert op_name in heavy_ops, f"{key.to_user_string()} is tagged heavy but its op is not: add op_tags"
+
+
+# -- the executor's limits, observed on a real multiprocess run ---------------------------------------------------
+
+_STEP_SECONDS = 1.0
+
+
+def _sleeping_asset(name: str, heavy: bool) -> dg.AssetsDefinition:
+    @dg.asset(name=name, op_tags={HEAVY_TAG_KEY: "true"} if heavy else {})
+    def _asset() -> None:
+        time.sleep(_STEP_SECONDS)
+
+    return _asset
+
+
+def limited_executor_job() -> dg.JobDefinition:
+    """Two heavy and one light independent steps under the project's executor (reconstructed in each step)."""
+    assets = [_sleeping_asset("heavy_1", True), _sleeping_asset("heavy_2", True), _sleeping_asset("light", False)]
+    return dg.Definitions(
+        assets=assets, jobs=[dg.define_asset_job("limits", selection=dg.AssetSelection.all())], executor=imdb_executor
+    ).resolve_job_def("limits")
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def test_executor_runs_two_steps_at_once_but_never_two_heavy_ones():
+    with dg.instance_for_test() as instance:
+        result = dg.execute_job(dg.reconstructable(limited_executor_job), instance=instance)
+        assert result.success
+        records = instance.get_records_for_run(result.run_id).records
+        starts = {
+            r.event_log_entry.step_key: r.timestamp
+            for r in records
+            if r.event_log_entry.dagster_event_type == dg.DagsterEventType.STEP_START
+        }
+        ends = {
+            r.event_log_entry.step_key: r.timestamp
+            for r in records
+            if r.event_log_entry.dagster_event_type == dg.DagsterEventType.STEP_SUCCESS
+        }
+    spans = {step: (starts[step], ends[step]) for step in starts}
+    assert set(spans) == {"heavy_1", "heavy_2", "light"}
+    assert not _overlap(spans["heavy_1"], spans["heavy_2"])
+    pairs = [(a, b) for a in spans for b in spans if a < b]
+    overlapping = [pair for pair in pairs if _overlap(spans[pair[0]], spans[pair[1]])]
+    assert overlapping, "steps never ran side by side: max_concurrent 2 is not in effect"
+    # Never three at once: at each step's start, at most one other step is running.
+    for step, (start, _) in spans.items():
+        running = [other for other, (s, e) in spans.items() if other != step and s <= start < e]
+        assert len(running) <= 1, (step, running)
