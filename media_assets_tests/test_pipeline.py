@@ -1,0 +1,101 @@
+"""One partition of the whole daily graph on the sample source, checked against the raw files read independently."""
+
+import gzip
+import json
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from media_assets.clean.assets import clean_assets
+from media_assets.io_managers import ParquetIOManager
+from media_assets.kpis.assets import kpi_assets
+from media_assets.model.assets import model_assets
+from media_assets.quality.checks import QualitySettings, quality_checks
+from media_assets.resources import DataLake, ImdbSource, ModelSettings
+from media_assets.sources.assets import raw_assets
+from media_assets.sources.imdb_files import IMDB_FILES
+
+PARTITION = "2026-06-15"
+SCOPED_TYPES = {"movie", "tvMovie", "tvSeries", "tvMiniSeries"}
+
+
+def _raw_rows(path) -> list[list[str]]:
+    """The data lines of a raw file, split on tabs: IMDb's format read with nothing but the standard library."""
+    with gzip.open(path, "rt", encoding="utf-8", newline="\n") as lines:
+        next(lines)
+        return [line.rstrip("\n").split("\t") for line in lines]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lake")
+    lake = DataLake(root=str(root))
+    result = dg.materialize(
+        [*raw_assets, *clean_assets, *model_assets, *kpi_assets, *quality_checks],
+        partition_key=PARTITION,
+        resources={
+            "data_lake": lake,
+            "io_manager": ParquetIOManager(data_lake=lake),
+            "imdb_source": ImdbSource(kind="sample", sample_scale=0.0002),
+            "model_settings": ModelSettings(),
+            "quality_settings": QualitySettings(),
+        },
+    )
+    return lake, result
+
+
+def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    [materialization] = result.asset_materializations_for_node(asset)
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def test_every_asset_and_check_of_the_partition_succeeds(run):
+    _, result = run
+    assert result.success
+    materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+    expected = {key.to_user_string() for a in [*raw_assets, *clean_assets, *model_assets, *kpi_assets] for key in a.keys}
+    assert materialized == expected
+    evaluations = result.get_asset_check_evaluations()
+    assert {evaluation.check_name for evaluation in evaluations} == {c.check_key.name for c in quality_checks}
+    assert all(evaluation.passed for evaluation in evaluations)
+
+
+def test_raw_and_clean_row_counts_match_the_files(run):
+    lake, result = run
+    for imdb_file in IMDB_FILES:
+        lines = _raw_rows(lake.raw_dir(PARTITION) / imdb_file.file_name)
+        raw = _metadata(result, f"raw_{imdb_file.asset_suffix}")
+        clean = _metadata(result, f"clean_{imdb_file.asset_suffix}")
+        assert raw["dagster/row_count"] == len(lines), imdb_file.dataset
+        assert clean["rows_in"] == len(lines), imdb_file.dataset
+        # The generator writes well-formed rows: nothing is quarantined, every row comes through.
+        assert clean["quarantined_rows"] == 0, imdb_file.dataset
+        assert clean["dagster/row_count"] == len(lines), imdb_file.dataset
+        assert len(raw["sha256"]) == 64
+
+
+def test_model_row_counts_match_the_raw_files(run):
+    lake, result = run
+    titles = _raw_rows(lake.raw_dir(PARTITION) / "title.basics.tsv.gz")
+    ratings = {row[0] for row in _raw_rows(lake.raw_dir(PARTITION) / "title.ratings.tsv.gz")}
+    scoped = {row[0] for row in titles if row[1] in SCOPED_TYPES}
+    assert _metadata(result, "dim_title")["dagster/row_count"] == len(scoped)
+    assert _metadata(result, "fact_ratings")["dagster/row_count"] == len(scoped & ratings)
+
+    credits = _raw_rows(lake.raw_dir(PARTITION) / "title.principals.tsv.gz")
+    scoped_rated_credits = [row for row in credits if row[0] in scoped & ratings]
+    assert _metadata(result, "fact_cast_crew")["dagster/row_count"] == len(scoped_rated_credits)
+
+
+def test_kpis_and_warehouse_are_written(run):
+    lake, _ = run
+    kpis = json.loads((lake.kpi_dir(PARTITION) / "kpis.json").read_text())
+    assert kpis["snapshot_date"] == PARTITION
+    fact_ratings = pl.read_parquet(lake.table_path("fact_ratings", PARTITION))
+    assert kpis["parameters"]["C"] == pytest.approx(fact_ratings["average_rating"].mean())
+    assert kpis["parameters"]["m"] == pytest.approx(fact_ratings["num_votes"].quantile(0.25, "linear"))
+    metrics = json.loads((lake.kpi_dir(PARTITION) / "pipeline_metrics.json").read_text())
+    assert metrics["source_kind"] == "sample"
+    assert 0.0 < metrics["quality"]["score"] <= 1.0
+    assert lake.warehouse_path.exists()
