@@ -1,0 +1,49 @@
+"""Shared by the benchmarks: sample files cached by (scale, seed, date), and child processes measured alone."""
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from media_assets.sample.generator import write_sample_snapshot
+from media_assets.sources.imdb_files import IMDB_FILES
+
+BENCHMARK_DIR = Path(__file__).resolve().parent
+DEFAULT_WORK_DIR = BENCHMARK_DIR / "out"
+
+
+def cached_sample(work_dir: Path, scale: float, seed: int, snapshot_date: dt.date) -> tuple[Path, float | None]:
+    """The folder of a generated sample, generated only when absent. Returns (folder, seconds spent generating)."""
+    folder = work_dir / "samples" / f"scale={scale}-seed={seed}" / snapshot_date.isoformat()
+    if all((folder / imdb_file.file_name).exists() for imdb_file in IMDB_FILES):
+        return folder, None
+    started = time.perf_counter()
+    write_sample_snapshot(folder, snapshot_date, scale, seed)
+    return folder, time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    seconds: float
+    result: dict
+
+
+def run_measured(module: str, *args: str) -> ChildRun:
+    """Run `python -m module args...` alone in a fresh process, which prints one JSON object as its last line
+    (its own figures, peak RSS included: a child's `ru_maxrss` would start at this parent's peak)."""
+    started = time.perf_counter()
+    finished = subprocess.run([sys.executable, "-m", module, *args], stdout=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - started
+    if finished.returncode != 0:
+        raise RuntimeError(f"{module} {' '.join(args)} failed with exit code {finished.returncode}:\n{finished.stdout}")
+    return ChildRun(seconds, json.loads(finished.stdout.strip().splitlines()[-1]))
+
+
+def print_table(rows: list[dict], columns: list[str]) -> None:
+    widths = {column: max(len(column), *(len(str(row.get(column, ""))) for row in rows)) for column in columns}
+    print("  ".join(column.ljust(widths[column]) for column in columns))
+    for row in rows:
+        print("  ".join(str(row.get(column, "")).ljust(widths[column]) for column in columns))

@@ -1,0 +1,99 @@
+"""Extract + clean benchmark: generate (or reuse) a sample at a scale, then clean each file in a fresh process.
+
+    python -m benchmarks.extract_clean --scale 0.1
+
+Prints rows, wall time (process start included), rows/s and peak RSS per file (each cleaned alone in its own
+process, as the multiprocess executor runs it), and writes the figures to benchmarks/out/extract_clean-<scale>.json.
+"""
+
+import argparse
+import datetime as dt
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from benchmarks.common import DEFAULT_WORK_DIR, cached_sample, print_table, run_measured
+from media_assets.clean.assets import CLEAN_STEPS
+from media_assets.io_managers import write_parquet_atomically
+from media_assets.sources.imdb_files import IMDB_FILES
+from media_assets.telemetry import peak_rss_bytes
+
+
+def clean_one(dataset: str, raw_path: Path, out_dir: Path, snapshot_date: dt.date) -> dict:
+    """Clean one raw file into out_dir exactly as the clean asset does (one streaming pass, three outputs)."""
+    [step] = [step for step in CLEAN_STEPS if step.imdb_file.dataset == dataset]
+    plan = step.clean(raw_path, snapshot_date)
+    outputs = {name: out_dir / f"{dataset}.{name}.parquet" for name in ("table", "quarantined", "nulled")}
+    write_parquet_atomically(
+        {outputs["table"]: plan.table, outputs["quarantined"]: plan.quarantined, outputs["nulled"]: plan.nulled}
+    )
+    rows = {name: pq.ParquetFile(path).metadata.num_rows for name, path in outputs.items()}
+    return {
+        "rows_out": rows["table"],
+        "quarantined": rows["quarantined"],
+        "nulled": rows["nulled"],
+        "peak_rss_bytes": peak_rss_bytes(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=0.1, help="1.0 = IMDb's full size")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2026, 11, 24))
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # child mode: clean this dataset only
+    parser.add_argument("--raw", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.one:
+        print(json.dumps(clean_one(args.one, args.raw, args.out, args.date)))
+        return
+
+    sample_dir, generated_seconds = cached_sample(args.work_dir, args.scale, args.seed, args.date)
+    if generated_seconds is None:
+        print(f"sample reused: {sample_dir}")
+    else:
+        print(f"sample generated in {generated_seconds:.1f} s: {sample_dir}")
+    rows = []
+    with tempfile.TemporaryDirectory(dir=args.work_dir) as out_dir:
+        for imdb_file in IMDB_FILES:
+            raw_path = sample_dir / imdb_file.file_name
+            run = run_measured(
+                "benchmarks.extract_clean",
+                "--one",
+                imdb_file.dataset,
+                "--raw",
+                str(raw_path),
+                "--out",
+                out_dir,
+                "--date",
+                args.date.isoformat(),
+            )
+            rows.append(
+                {
+                    "file": imdb_file.file_name,
+                    "gz_mb": round(raw_path.stat().st_size / 1e6, 1),
+                    "rows_out": run.result["rows_out"],
+                    "quarantined": run.result["quarantined"],
+                    "seconds": round(run.seconds, 2),
+                    "rows_per_s": round(run.result["rows_out"] / run.seconds),
+                    "peak_rss_mb": round(run.result["peak_rss_bytes"] / 1e6),
+                }
+            )
+    print_table(rows, list(rows[0]))
+    total = sum(row["seconds"] for row in rows)
+    print(f"total {total:.1f} s, largest peak RSS {max(row['peak_rss_mb'] for row in rows)} MB")
+    report = args.work_dir / f"extract_clean-{args.scale}.json"
+    report.write_text(
+        json.dumps({"scale": args.scale, "seed": args.seed, "files": rows, "total_seconds": total}, indent=2)
+    )
+    print(f"figures written to {report}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
