@@ -69,3 +69,9 @@ def test_main_command_materializes_a_partition_in_a_fresh_copy(tmp_path):
     with sqlite3.connect(project / "dagster_home" / "history" / "runs.db") as runs:
         [(status,)] = runs.execute("select status from runs").fetchall()
     assert status == "SUCCESS"
+
+
+def test_readme_shows_the_warehouse_query_the_tests_run():
+    from media_assets.model.warehouse import TOP_MOVIES_QUERY
+
+    assert TOP_MOVIES_QUERY in (REPO / "README.md").read_text()
