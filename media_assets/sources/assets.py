@@ -51,8 +51,9 @@ def build_raw_asset(imdb_file: ImdbFile) -> dg.AssetsDefinition:
                 "source_kind": imdb_source.kind,
                 "source": fetched.origin,
                 "fetched": fetched.fetched,
-                "etag": fetched.etag or "",
-                "last_modified": fetched.last_modified or "",
+                # Only HTTP downloads have validators; other sources leave them out rather than show empty rows.
+                **({"etag": fetched.etag} if fetched.etag else {}),
+                **({"last_modified": fetched.last_modified} if fetched.last_modified else {}),
                 "seconds": round(time.perf_counter() - started, 3),
                 "peak_rss_bytes": peak_rss_bytes(),
             },
