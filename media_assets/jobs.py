@@ -11,6 +11,9 @@ imdb_executor = dg.multiprocess_executor.configured(
     {
         # Two cores: more processes only compete for them.
         "max_concurrent": 2,
+        # Steps fork from a server that has imported dagster and this code location once, instead of each
+        # spawning a fresh interpreter that imports them again: measured ~2 s less per step.
+        "start_method": {"forkserver": {}},
         # principals and cast/crew each hold GBs at full size: side by side they exhaust 24 GB.
         "tag_concurrency_limits": [{"key": HEAVY_TAG_KEY, "value": "true", "limit": 1}],
     },
