@@ -54,7 +54,9 @@ def test_every_asset_and_check_of_the_partition_succeeds(run):
     _, result = run
     assert result.success
     materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
-    expected = {key.to_user_string() for a in [*raw_assets, *clean_assets, *model_assets, *kpi_assets] for key in a.keys}
+    expected = {
+        key.to_user_string() for a in [*raw_assets, *clean_assets, *model_assets, *kpi_assets] for key in a.keys
+    }
     assert materialized == expected
     evaluations = result.get_asset_check_evaluations()
     assert {evaluation.check_name for evaluation in evaluations} == {c.check_key.name for c in quality_checks}

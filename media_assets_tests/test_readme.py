@@ -41,7 +41,9 @@ def test_main_command_materializes_a_partition_in_a_fresh_copy(tmp_path):
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, project / name)
     # A newcomer's shell: none of the project's settings, no virtualenv active.
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("MEDIA_ASSETS_", "IMDB_", "DAGSTER_"))}
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("MEDIA_ASSETS_", "IMDB_", "DAGSTER_"))
+    }
     env.pop("VIRTUAL_ENV", None)
     command = readme_command("main-command")
     finished = subprocess.run(

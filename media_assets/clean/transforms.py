@@ -153,7 +153,9 @@ def bounded_float(field: str, low: float, high: float) -> pl.Expr:
 
 def zero_one_flag(field: str) -> pl.Expr:
     """`0` -> False, `1` -> True, anything else null."""
-    return raw(field).replace_strict({"0": False, "1": True}, default=None, return_dtype=pl.Boolean)
+    # when/then, not replace_strict: the streaming engine ran that in memory over the whole parsed file (measured
+    # peak RSS at 12.9M titles: 4.66 GB with it, 1.03 GB without).
+    return pl.when(raw(field) == "1").then(True).when(raw(field) == "0").then(False)
 
 
 def comma_list(field: str) -> pl.Expr:
@@ -249,21 +251,30 @@ def build_clean_plan(
     # explicit cache and 10.8 with it (the streaming engine passes the batches on, nothing is held in memory).
     parsed = parsed.cache()
     kept = parsed.filter(pl.col("reason").is_null())
-    nulled_parts = [
-        kept.filter(f"nulled_{index}")
-        .select(
-            "line_number",
-            field=pl.lit(check.field),
-            raw_value=pl.concat_list(raw(check.field)) if check.raw_values is None else check.raw_values,
+    if nullable:
+        # One (field, raw values) entry per check, null where the check did not null anything, exploded in one
+        # pass, in line order. Not a concat of one filtered frame per check: the streaming engine reads a concat's
+        # inputs one after the other, so the shared scan was buffered whole for the later ones (measured peak RSS
+        # at 17.5M people: 5.1 GB with the concat, 1.4 GB without).
+        entries = pl.concat_list(
+            pl.struct(
+                field=pl.lit(check.field),
+                raw_value=pl.when(f"nulled_{index}").then(
+                    pl.concat_list(raw(check.field)) if check.raw_values is None else check.raw_values
+                ),
+            )
+            for index, check in enumerate(nullable)
         )
-        .explode("raw_value")
-        for index, check in enumerate(nullable)
-    ]
-    nulled = (
-        pl.concat(nulled_parts).sort("line_number", maintain_order=True)
-        if nulled_parts
-        else pl.LazyFrame(schema=NULLED_SCHEMA)
-    )
+        nulled = (
+            kept.filter(pl.any_horizontal(f"nulled_{index}" for index in range(len(nullable))))
+            .select("line_number", entry=entries)
+            .explode("entry")
+            .unnest("entry")
+            .drop_nulls("raw_value")
+            .explode("raw_value")
+        )
+    else:
+        nulled = pl.LazyFrame(schema=NULLED_SCHEMA)
     return CleanPlan(
         table=kept.select(list(schema)),
         quarantined=parsed.filter(pl.col("reason").is_not_null()).select(list(QUARANTINE_SCHEMA)),
