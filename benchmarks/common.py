@@ -1,5 +1,6 @@
 """Shared by the benchmarks: sample files cached by (scale, seed, date), and child processes measured alone."""
 
+import argparse
 import datetime as dt
 import json
 import subprocess
@@ -40,6 +41,16 @@ def run_measured(module: str, *args: str) -> ChildRun:
     if finished.returncode != 0:
         raise RuntimeError(f"{module} {' '.join(args)} failed with exit code {finished.returncode}:\n{finished.stdout}")
     return ChildRun(seconds, json.loads(finished.stdout.strip().splitlines()[-1]))
+
+
+def sample_argument_parser(description: str) -> argparse.ArgumentParser:
+    """The options every benchmark shares: which sample (scale, seed, day) and where to work."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=0.1, help="1.0 = IMDb's full size")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2026, 11, 24))
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
+    return parser
 
 
 def print_table(rows: list[dict], columns: list[str]) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from benchmarks.common import DEFAULT_WORK_DIR, cached_sample, print_table, run_measured
+from benchmarks.common import cached_sample, print_table, run_measured, sample_argument_parser
 from media_assets.clean.assets import CLEAN_STEPS
 from media_assets.io_managers import write_parquet_atomically
 from media_assets.sources.imdb_files import IMDB_FILES
@@ -40,11 +40,7 @@ def clean_one(dataset: str, raw_path: Path, out_dir: Path, snapshot_date: dt.dat
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=0.1, help="1.0 = IMDb's full size")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2026, 11, 24))
-    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
+    parser = sample_argument_parser(__doc__)
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child mode: clean this dataset only
     parser.add_argument("--raw", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)

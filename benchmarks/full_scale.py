@@ -35,7 +35,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from benchmarks.common import BENCHMARK_DIR, DEFAULT_WORK_DIR, cached_sample, print_table, run_measured
+from benchmarks.common import BENCHMARK_DIR, cached_sample, print_table, run_measured, sample_argument_parser
 from media_assets.model.warehouse import MODEL_TABLES
 from media_assets.resources import ModelSettings
 from media_assets.telemetry import peak_rss_bytes
@@ -232,11 +232,7 @@ def step_rows(metrics: dict) -> list[dict]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=0.1, help="1.0 = IMDb's full size")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2026, 11, 24))
-    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
+    parser = sample_argument_parser(__doc__)
     parser.add_argument("--rematerialize", action="store_true", help="run the same partition a second time")
     parser.add_argument("--keep", action="store_true", help="keep the run's DAGSTER_HOME and data directory")
     parser.add_argument("--reference", type=Path, help=argparse.SUPPRESS)  # child mode: the DuckDB build into here
