@@ -15,6 +15,7 @@ import dagster as dg
 import httpx
 from pydantic import Field
 
+from media_assets.atomic_files import write_json_atomically
 from media_assets.sources.imdb_files import ImdbFile
 
 
@@ -191,10 +192,7 @@ def _recorded_origin(dest: Path) -> str | None:
 
 
 def _record_origin(dest: Path, origin: str) -> None:
-    meta = _meta_path(dest)
-    tmp = meta.with_name(meta.name + ".tmp")
-    tmp.write_text(json.dumps({"origin": origin}))
-    os.replace(tmp, meta)
+    write_json_atomically(_meta_path(dest), {"origin": origin})
 
 
 @contextlib.contextmanager

@@ -11,7 +11,6 @@ import datetime as dt
 import email.utils
 import json
 import logging
-import os
 import random
 import re
 from collections.abc import Sequence
@@ -23,6 +22,8 @@ import dagster as dg
 import httpx
 import polars as pl
 from pydantic import Field
+
+from media_assets.atomic_files import write_json_atomically
 
 POSTER_BASE_URL = "https://image.tmdb.org/t/p/w500"
 SERIES_TITLE_TYPES = frozenset({"tvSeries", "tvMiniSeries"})
@@ -301,10 +302,7 @@ def _write_cache(cache_dir: Path, row: dict[str, Any]) -> None:
         "fetched_at": row["fetched_at"].isoformat(),
         "release_date": row["release_date"].isoformat() if row["release_date"] else None,
     }
-    path = _cache_path(cache_dir, row["tconst"])
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(entry))
-    os.replace(tmp, path)
+    write_json_atomically(_cache_path(cache_dir, row["tconst"]), entry)
 
 
 def _read_cache(cache_dir: Path, tconst: str, now: dt.datetime, max_age: dt.timedelta) -> dict[str, Any] | None:

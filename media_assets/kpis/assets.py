@@ -1,17 +1,14 @@
 """The KPI asset: `kpis.json` and `pipeline_metrics.json` of a snapshot day, and the KPIs as UI metadata."""
 
 import datetime as dt
-import json
 import math
-import os
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
+from media_assets.atomic_files import write_json_atomically
 from media_assets.kpis.compute import Kpi, RatingParameters, RatingsSnapshot, StarSchema, compute_kpis
 from media_assets.kpis.metrics import AssetFigures, PipelineMetrics, collect_pipeline_metrics
 from media_assets.partitions import daily_partitions, partition_date
@@ -24,18 +21,6 @@ KPIS_FILE = "kpis.json"
 PIPELINE_METRICS_FILE = "pipeline_metrics.json"
 RATINGS_ASSET = "fact_ratings"
 TMDB_ASSET = "tmdb_title_details"
-
-
-def write_json_atomically(path: Path, payload: Any) -> int:
-    """Write `payload` as indented JSON through a temporary sibling renamed into place; returns the size."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path.stat().st_size
 
 
 def rating_parameters(instance: dg.DagsterInstance, partition_key: str) -> RatingParameters:

@@ -29,6 +29,8 @@ from typing import Any
 
 import httpx
 
+from media_assets.atomic_files import write_json_atomically
+
 try:  # ISA-L inflates ~5x faster than zlib; same API, same gzip semantics.
     from isal import isal_zlib as _inflate
 except ImportError:  # pragma: no cover - isal is a declared dependency
@@ -140,7 +142,7 @@ def download_file(
     os.replace(part.path, dest)
     # Meta after the file: a crash in between leaves a file without meta (re-downloaded next time), never a meta
     # that vouches for an older file.
-    _write_json_atomic(
+    write_json_atomically(
         meta_path,
         {
             "url": url,
@@ -269,7 +271,7 @@ class _PartFile:
         self.last_modified = response.headers.get("Last-Modified")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_bytes(b"")
-        _write_json_atomic(self.meta_path, {"url": self.url, "etag": self.etag, "last_modified": self.last_modified})
+        write_json_atomically(self.meta_path, {"url": self.url, "etag": self.etag, "last_modified": self.last_modified})
 
     def append(self, response: httpx.Response) -> None:
         """Stream the body onto the part file; size and hash always match what is on disk, even if it breaks."""
@@ -368,12 +370,6 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         logger.warning("ignoring unreadable download metadata %s: %s", path, error)
         return None
     return value if isinstance(value, dict) else None
-
-
-def _write_json_atomic(path: Path, value: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value, indent=2))
-    os.replace(tmp, path)
 
 
 def _describe(error: BaseException) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from isal import igzip
 
+from media_assets.atomic_files import write_json_atomically
 from media_assets.sources.imdb_files import ImdbFile
 
 _CHUNK_BYTES = 1 << 22
@@ -76,7 +76,5 @@ def raw_file_stats(path: Path) -> RawFileStats:
     if last_byte != b"\n":
         lines += 1  # a last line without its line end still counts
     stats = RawFileStats(bytes=stat.st_size, sha256=digest.hexdigest(), rows=max(lines - 1, 0))
-    tmp = cache.with_name(cache.name + ".tmp")
-    tmp.write_text(json.dumps({"key": key, "stats": asdict(stats)}))
-    os.replace(tmp, cache)
+    write_json_atomically(cache, {"key": key, "stats": asdict(stats)})
     return stats
