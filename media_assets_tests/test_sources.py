@@ -1,7 +1,10 @@
-"""The IMDb source resource (sample, file, http) and the raw assets' header check."""
+"""The IMDb source resource (sample, file, http), the raw assets' header check and the raw files' stats."""
 
 import datetime as dt
 import gzip
+import hashlib
+import json
+import os
 
 import dagster as dg
 import pytest
@@ -9,6 +12,7 @@ import pytest
 from media_assets.resources import DataLake, ImdbSource
 from media_assets.sources.assets import build_raw_asset
 from media_assets.sources.imdb_files import IMDB_FILES, TITLE_BASICS, TITLE_RATINGS
+from media_assets.sources.raw_files import RawFileStats, raw_file_stats
 from media_assets_tests.http_fixtures import LocalFileServer
 
 RATINGS_GZ = gzip.compress(b"tconst\taverageRating\tnumVotes\ntt0000001\t5.7\t2150\n", mtime=0)
@@ -78,3 +82,45 @@ def test_raw_asset_with_a_wrong_header_fails_naming_file_expected_and_found(tmp_
     assert "title.ratings.tsv.gz" in message
     assert "expected: 'tconst\\taverageRating\\tnumVotes'" in message
     assert "found:    'tconst\\trating\\tvotes'" in message
+
+
+def test_raw_file_stats_are_size_and_sha256_of_the_file_as_stored(tmp_path):
+    # A truncated gzip stream: the stats do not inflate the file, so they do not fail on it (the clean step does).
+    raw_path = tmp_path / TITLE_RATINGS.file_name
+    raw_path.write_bytes(RATINGS_GZ[:-5])
+    assert raw_file_stats(raw_path) == RawFileStats(
+        bytes=len(RATINGS_GZ) - 5, sha256=hashlib.sha256(RATINGS_GZ[:-5]).hexdigest()
+    )
+    cached = json.loads((tmp_path / "title.ratings.tsv.gz.stats.json").read_text())
+    assert cached["stats"] == {"bytes": len(RATINGS_GZ) - 5, "sha256": hashlib.sha256(RATINGS_GZ[:-5]).hexdigest()}
+
+
+def test_raw_file_stats_are_cached_by_size_and_mtime(tmp_path):
+    raw_path = tmp_path / TITLE_RATINGS.file_name
+    raw_path.write_bytes(RATINGS_GZ)
+    first = raw_file_stats(raw_path)
+    mtime_ns = raw_path.stat().st_mtime_ns
+    # Other bytes of the same size and mtime are taken for the same file: the cache answers without reading it.
+    other = bytes(len(RATINGS_GZ))
+    raw_path.write_bytes(other)
+    os.utime(raw_path, ns=(mtime_ns, mtime_ns))
+    assert raw_file_stats(raw_path) == first
+    # Another mtime is another file: read again.
+    os.utime(raw_path, ns=(mtime_ns + 1_000_000_000, mtime_ns + 1_000_000_000))
+    assert raw_file_stats(raw_path) == RawFileStats(bytes=len(other), sha256=hashlib.sha256(other).hexdigest())
+
+
+def test_raw_file_stats_read_a_cache_written_with_a_row_count(tmp_path):
+    raw_path = tmp_path / TITLE_RATINGS.file_name
+    raw_path.write_bytes(RATINGS_GZ)
+    stat = raw_path.stat()
+    sha256 = hashlib.sha256(RATINGS_GZ).hexdigest()
+    (tmp_path / "title.ratings.tsv.gz.stats.json").write_text(
+        json.dumps(
+            {
+                "key": {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
+                "stats": {"bytes": stat.st_size, "sha256": sha256, "rows": 1},
+            }
+        )
+    )
+    assert raw_file_stats(raw_path) == RawFileStats(bytes=len(RATINGS_GZ), sha256=sha256)

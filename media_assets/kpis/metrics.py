@@ -39,6 +39,7 @@ class AssetFigures(BaseModel):
     """Duration of the step that materialized it (steps may materialize several assets)."""
     rows_in: int | None
     rows_out: int | None
+    """Rows of the stored table (`dagster/row_count`); null for raw files, which are not inflated to count them."""
     bytes_written: int | None
     peak_rss_bytes: int | None
     """Peak resident memory of the process running the step (each step has its own process with the default

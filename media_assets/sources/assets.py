@@ -30,7 +30,7 @@ def build_raw_asset(imdb_file: ImdbFile) -> dg.AssetsDefinition:
         description=(
             f"IMDb's `{imdb_file.file_name}` for the partition's snapshot day, as published (gzipped TSV), from the "
             "configured source (sample generator, IMDb's HTTP server or a local mirror). Unchanged files are kept, "
-            "not fetched again."
+            "not fetched again. Metadata: size and sha256 of the file (its rows are counted by the clean asset)."
         ),
     )
     def raw_file(
@@ -47,7 +47,6 @@ def build_raw_asset(imdb_file: ImdbFile) -> dg.AssetsDefinition:
                 "path": dg.MetadataValue.path(str(fetched.path)),
                 "bytes": stats.bytes,
                 "sha256": stats.sha256,
-                "dagster/row_count": stats.rows,
                 "source_kind": imdb_source.kind,
                 "source": fetched.origin,
                 "fetched": fetched.fetched,

@@ -1,18 +1,16 @@
-"""Facts about a raw `.tsv.gz` file: size, checksum, data rows and header, without holding it in memory."""
+"""Facts about a raw `.tsv.gz` file: size, checksum and header, without holding it in memory."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from isal import igzip
 
 from media_assets.atomic_files import write_json_atomically
 from media_assets.sources.imdb_files import ImdbFile
-
-_CHUNK_BYTES = 1 << 22
 
 
 class RawFileError(ValueError):
@@ -23,8 +21,9 @@ class RawFileError(ValueError):
 class RawFileStats:
     bytes: int
     sha256: str
-    rows: int
-    """Data lines, header excluded."""
+
+
+_STATS_FIELDS = {field.name for field in fields(RawFileStats)}
 
 
 def read_header(path: Path) -> str:
@@ -48,33 +47,22 @@ def check_header(path: Path, imdb_file: ImdbFile) -> None:
 
 
 def raw_file_stats(path: Path) -> RawFileStats:
-    """Size, sha256 and number of data lines of a gzipped file.
+    """Size and sha256 of a raw file, read as stored (it is not inflated: the clean step counts its rows).
 
-    The result is cached beside the file (keyed by size and mtime), so a re-materialization of an unchanged
-    snapshot does not inflate it again.
+    The result is cached beside the file as `<file>.stats.json`, keyed by size and mtime, so a re-materialization
+    of an unchanged snapshot, or the clean step asking for the same checksum, does not read it again.
     """
     stat = path.stat()
     cache = path.with_name(path.name + ".stats.json")
     key = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     if cache.exists():
         cached = json.loads(cache.read_text())
-        if cached.get("key") == key:
-            return RawFileStats(**cached["stats"])
-    digest = hashlib.sha256()
+        stored = cached.get("stats", {})
+        # Fields it no longer has are ignored: caches of earlier versions also hold the row count.
+        if cached.get("key") == key and _STATS_FIELDS <= stored.keys():
+            return RawFileStats(**{name: stored[name] for name in _STATS_FIELDS})
     with path.open("rb") as raw:
-        while chunk := raw.read(_CHUNK_BYTES):
-            digest.update(chunk)
-    lines = 0
-    last_byte = b"\n"
-    try:
-        with igzip.open(path, "rb") as stream:
-            while chunk := stream.read(_CHUNK_BYTES):
-                lines += chunk.count(b"\n")
-                last_byte = chunk[-1:]
-    except (OSError, EOFError) as error:
-        raise RawFileError(f"{path}: not a complete gzip stream: {error}") from error
-    if last_byte != b"\n":
-        lines += 1  # a last line without its line end still counts
-    stats = RawFileStats(bytes=stat.st_size, sha256=digest.hexdigest(), rows=max(lines - 1, 0))
+        sha256 = hashlib.file_digest(raw, "sha256").hexdigest()
+    stats = RawFileStats(bytes=stat.st_size, sha256=sha256)
     write_json_atomically(cache, {"key": key, "stats": asdict(stats)})
     return stats
