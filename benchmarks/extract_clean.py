@@ -16,8 +16,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from benchmarks.common import cached_sample, print_table, run_measured, sample_argument_parser
-from media_assets.clean.assets import CLEAN_STEPS
-from media_assets.io_managers import write_parquet_atomically
+from media_assets.clean.assets import CLEAN_STEPS, clean_output
+from media_assets.io_managers import store_table_with_side_tables
 from media_assets.sources.imdb_files import IMDB_FILES
 from media_assets.telemetry import peak_rss_bytes
 
@@ -25,16 +25,16 @@ from media_assets.telemetry import peak_rss_bytes
 def clean_one(dataset: str, raw_path: Path, out_dir: Path, snapshot_date: dt.date) -> dict:
     """Clean one raw file into out_dir exactly as the clean asset does (one streaming pass, three outputs)."""
     [step] = [step for step in CLEAN_STEPS if step.imdb_file.dataset == dataset]
-    plan = step.clean(raw_path, snapshot_date)
-    outputs = {name: out_dir / f"{dataset}.{name}.parquet" for name in ("table", "quarantined", "nulled")}
-    write_parquet_atomically(
-        {outputs["table"]: plan.table, outputs["quarantined"]: plan.quarantined, outputs["nulled"]: plan.nulled}
-    )
-    rows = {name: pq.ParquetFile(path).metadata.num_rows for name, path in outputs.items()}
+    table_path = out_dir / f"{dataset}.table.parquet"
+    output = clean_output(step, raw_path, snapshot_date, out_dir)
+    written = store_table_with_side_tables(table_path, output)
+    paths = {"table": table_path} | {side.name: side.path for side in output.side_tables}
+    rows = {name: pq.ParquetFile(path).metadata.num_rows for name, path in paths.items()}
     return {
         "rows_out": rows["table"],
         "quarantined": rows["quarantined"],
         "nulled": rows["nulled"],
+        "keys_in_order": written.get("keys_in_order"),
         "peak_rss_bytes": peak_rss_bytes(),
     }
 

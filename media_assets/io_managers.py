@@ -6,6 +6,7 @@ removed, so every input load fails there.
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,12 @@ from media_assets.resources import DataLake
 from media_assets.telemetry import peak_rss_bytes
 
 PARQUET_COMPRESSION = "zstd"
+SOURCE_VERSION_KEY = "media_assets:source_version"
+"""Parquet footer key of the `source_version` a file was written from (see `TableWithSideTables`)."""
+
+
+class SourceReadError(RuntimeError):
+    """The streaming pass over an output's source file failed (e.g. a truncated gzip): names the file."""
 
 
 def column_schema(schema: pl.Schema) -> dg.TableSchema:
@@ -41,6 +48,18 @@ class SideTable:
 
 
 @dataclass(frozen=True)
+class Assumption:
+    """A condition a fast plan relies on, computed in the same pass as the tables. When it does not hold, the
+    tables are discarded before they replace anything and `fallback()` is written instead."""
+
+    name: str
+    """Recorded in metadata as `name: True` (it held) or `name: False` (the fallback was written)."""
+    holds: pl.LazyFrame
+    """One row, one Boolean column."""
+    fallback: Callable[[], "TableWithSideTables"]
+
+
+@dataclass(frozen=True)
 class TableWithSideTables:
     """An output whose input rows are split between the stored table and side tables.
 
@@ -50,27 +69,81 @@ class TableWithSideTables:
 
     table: pl.LazyFrame
     side_tables: tuple[SideTable, ...] = field(default=())
+    source: Path | None = None
+    """The file the frames read: named when the pass fails, e.g. on a truncated gzip."""
+    source_version: str | None = None
+    """Identifies the source's content and the code deriving the tables from it. It is stored in every file's
+    footer, and when all the stored files carry the same one they are kept as they are: nothing is read."""
+    assumption: Assumption | None = None
 
 
-def write_parquet_atomically(frames: dict[Path, pl.LazyFrame | pl.DataFrame]) -> None:
+def write_parquet_atomically(
+    frames: dict[Path, pl.LazyFrame | pl.DataFrame],
+    *,
+    footer: dict[str, str] | None = None,
+    condition: pl.LazyFrame | None = None,
+) -> bool:
     """Write each frame to its path in one pass, through temporary siblings renamed at the end, so a reader never
-    sees a half-written file and a failure leaves the previous files in place."""
+    sees a half-written file and a failure leaves the previous files in place. `footer` is stored as key-value
+    metadata in every file. `condition` (one row, one Boolean column) is computed in the same pass: when it is
+    False nothing is replaced and False is returned."""
     temps = {path: path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp") for path in frames}
     try:
-        sinks = []
+        queries = []
         for path, frame in frames.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(frame, pl.DataFrame):
-                frame.write_parquet(temps[path], compression=PARQUET_COMPRESSION)
+                frame.write_parquet(temps[path], compression=PARQUET_COMPRESSION, metadata=footer)
             else:
-                sinks.append(frame.sink_parquet(temps[path], compression=PARQUET_COMPRESSION, lazy=True))
-        if sinks:
-            pl.collect_all(sinks, engine="streaming")
+                queries.append(
+                    frame.sink_parquet(temps[path], compression=PARQUET_COMPRESSION, metadata=footer, lazy=True)
+                )
+        if condition is not None:
+            queries.append(condition)
+        results = pl.collect_all(queries, engine="streaming") if queries else []
+        if condition is not None and not results[-1].item():
+            return False
         for path, tmp in temps.items():
             os.replace(tmp, path)
+        return True
     finally:
         for tmp in temps.values():
             tmp.unlink(missing_ok=True)
+
+
+def stored_source_version(path: Path) -> str | None:
+    """The `source_version` in a Parquet file's footer; None when the file is missing or has none."""
+    if not path.exists():
+        return None
+    footer = pq.ParquetFile(path).metadata.metadata or {}
+    version = footer.get(SOURCE_VERSION_KEY.encode())
+    return version.decode() if version is not None else None
+
+
+def store_table_with_side_tables(path: Path, output: TableWithSideTables) -> dict[str, dg.MetadataValue | int]:
+    """Write `output` (table at `path`, side tables at theirs), or keep the stored files when they were written
+    from the same `source_version`; returns what happened as metadata (`reused`, the assumption's outcome)."""
+    paths = [path, *(side.path for side in output.side_tables)]
+    if output.source_version is not None and all(stored_source_version(p) == output.source_version for p in paths):
+        return {"reused": True}
+    footer = {SOURCE_VERSION_KEY: output.source_version} if output.source_version is not None else None
+    metadata: dict[str, dg.MetadataValue | int] = {} if footer is None else {"reused": False}
+    try:
+        assumption = output.assumption
+        frames = {path: output.table} | {side.path: side.frame for side in output.side_tables}
+        if write_parquet_atomically(frames, footer=footer, condition=assumption.holds if assumption else None):
+            if assumption:
+                metadata[assumption.name] = True
+        else:
+            metadata[assumption.name] = False
+            fallback = assumption.fallback()
+            frames = {path: fallback.table} | {side.path: side.frame for side in fallback.side_tables}
+            write_parquet_atomically(frames, footer=footer)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        if output.source is None:
+            raise
+        raise SourceReadError(f"{path.parent.name}: reading {output.source} failed: {error}") from error
+    return metadata
 
 
 def parquet_table_metadata(path: Path) -> dict[str, dg.MetadataValue | int]:
@@ -128,8 +201,8 @@ class LazyParquetIOManager(dg.UPathIOManager):
                 f"{context.asset_key.to_user_string()}: the Parquet IO manager stores polars frames, got {type(obj)}"
             )
         main_path = Path(path)
-        write_parquet_atomically({main_path: obj.table} | {side.path: side.frame for side in obj.side_tables})
-        metadata = parquet_table_metadata(main_path)
+        written = store_table_with_side_tables(main_path, obj)
+        metadata = parquet_table_metadata(main_path) | written
         if obj.side_tables:
             metadata["rows_in"] = metadata["dagster/row_count"]
             for side in obj.side_tables:

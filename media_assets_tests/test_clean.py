@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from media_assets.clean.assets import clean_assets
+from media_assets.clean.assets import CLEAN_STEPS, clean_assets, clean_output
 from media_assets.clean.schemas import (
     CLEAN_NAME_BASICS_SCHEMA,
     CLEAN_TITLE_BASICS_SCHEMA,
@@ -24,7 +24,7 @@ from media_assets.clean.transforms import (
     clean_title_principals,
     clean_title_ratings,
 )
-from media_assets.io_managers import ParquetIOManager
+from media_assets.io_managers import ParquetIOManager, SourceReadError, store_table_with_side_tables
 from media_assets.resources import DataLake, ImdbSource
 from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_files import NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, TITLE_RATINGS, ImdbFile
@@ -305,6 +305,8 @@ def test_materialized_clean_asset_records_rows_and_quarantine_by_reason(tmp_path
     assert metadata["nulled_rows"] == 4
     assert metadata["nulled_by_field"] == {"runtimeMinutes": 1, "isAdult": 1, "startYear": 1, "endYear": 1}
     assert metadata["rows_in"] == len(TITLE_BASICS_LINES)
+    # The lines are not in key order, so the one-pass plan was discarded for the order-independent one.
+    assert metadata["keys_in_order"] is False
 
     quarantine_dir = data_lake.quarantine_dir(PARTITION)
     stored = pl.read_parquet(data_lake.table_path("clean_title_basics", PARTITION))
@@ -338,3 +340,83 @@ def test_clean_assets_are_partitioned_grouped_and_heavy_where_large():
             dg.AssetKey("raw_" + name.removeprefix("clean_"))
         }
         assert asset.descriptions_by_key[asset.key].startswith("Cleaned IMDb")
+
+
+# Ascending keys as in IMDb's files (a repeat can only follow its key), with what the one-pass dedup must get
+# right: repeats, a repeat after a broken line, a broken line carrying the key of the good line after it.
+SORTED_PRINCIPAL_LINES = [
+    tsv("tt0000001", "1", "nm0000001", "actor", N, N),  # line 2
+    tsv("tt0000001", "1", "nm0000002", "actor", N, N),  # repeat of line 2
+    tsv("tt0000001", "2", "nm0000003", "writer", N, N),
+    tsv("tt0000001", "3", "nm0000004", "self", N, "[Self]"),  # line 5: characters nulled
+    tsv("tt0000001", "3", "nm0000005", "self", N, N),  # repeat of line 5
+    tsv("tt0000002", "1", "nm0000006", "actor", N),  # line 7: too few fields, key of line 8
+    tsv("tt0000002", "1", "nm0000007", "director", N, N),
+    tsv("tt0000002", "x", "nm0000008", "actor", N, N),  # line 9: bad ordering
+    tsv("tt0000002", "1", "nm0000009", "actor", N, N),  # repeat of line 8 after a broken line
+    tsv("tt0000003", "1", "nm0000010", "actor", N, N),
+]
+
+
+def test_one_pass_dedup_on_ascending_keys_equals_the_order_independent_plan(tmp_path: Path):
+    raw = write_raw(tmp_path / "title.principals.tsv.gz", TITLE_PRINCIPALS, SORTED_PRINCIPAL_LINES)
+    one_pass = clean_title_principals(raw, SNAPSHOT, keys_sorted=True)
+    table, quarantined, nulled = run(one_pass)
+
+    assert one_pass.keys_in_order.collect().item() is True
+    exact_table, exact_quarantined, exact_nulled = run(clean_title_principals(raw, SNAPSHOT))
+    assert table.equals(exact_table)
+    assert quarantined.equals(exact_quarantined)
+    assert nulled.equals(exact_nulled)
+    assert [(row[0], row[1]) for row in table.rows()] == [(1, 1), (1, 2), (1, 3), (2, 1), (3, 1)]
+    assert quarantined.select("line_number", "reason").rows() == [
+        (3, "duplicate_key"),
+        (6, "duplicate_key"),
+        (7, "wrong_field_count"),
+        (9, "bad_ordering"),
+        (10, "duplicate_key"),
+    ]
+
+
+def test_one_pass_dedup_says_when_keys_are_out_of_order(tmp_path: Path):
+    raw = write_raw(tmp_path / "title.basics.tsv.gz", TITLE_BASICS, TITLE_BASICS_LINES)
+    assert clean_title_basics(raw, SNAPSHOT, keys_sorted=True).keys_in_order.collect().item() is False
+    # A repeat that does not follow its key is out of order too: one pass cannot tell it from a new key.
+    lines = [SORTED_PRINCIPAL_LINES[0], SORTED_PRINCIPAL_LINES[2], SORTED_PRINCIPAL_LINES[0]]
+    raw = write_raw(tmp_path / "title.principals.tsv.gz", TITLE_PRINCIPALS, lines)
+    assert clean_title_principals(raw, SNAPSHOT, keys_sorted=True).keys_in_order.collect().item() is False
+
+
+def test_stored_clean_tables_are_reused_until_the_raw_file_changes(tmp_path: Path):
+    [step] = [step for step in CLEAN_STEPS if step.imdb_file == TITLE_PRINCIPALS]
+    raw = write_raw(tmp_path / "raw" / "title.principals.tsv.gz", TITLE_PRINCIPALS, SORTED_PRINCIPAL_LINES)
+    table_path = tmp_path / "clean.parquet"
+
+    def store() -> dict:
+        return store_table_with_side_tables(table_path, clean_output(step, raw, SNAPSHOT, tmp_path / "quarantine"))
+
+    assert store() == {"reused": False, "keys_in_order": True}
+    written_ns = table_path.stat().st_mtime_ns
+    assert store() == {"reused": True}
+    assert table_path.stat().st_mtime_ns == written_ns
+
+    # A missing side table means the set is incomplete: everything is written again.
+    (tmp_path / "quarantine" / "title.principals.nulled.parquet").unlink()
+    assert store()["reused"] is False
+    assert pl.read_parquet(tmp_path / "quarantine" / "title.principals.nulled.parquet").height == 1
+
+    write_raw(raw, TITLE_PRINCIPALS, SORTED_PRINCIPAL_LINES[:2])
+    assert store()["reused"] is False
+    assert pl.read_parquet(table_path).height == 1
+
+
+def test_truncated_raw_file_fails_naming_it_and_replaces_nothing(tmp_path: Path):
+    [step] = [step for step in CLEAN_STEPS if step.imdb_file == TITLE_PRINCIPALS]
+    lines = [tsv(f"tt{title:07d}", "1", "nm0000001", "actor", N, N) for title in range(1, 20_000)]
+    raw = write_raw(tmp_path / "title.principals.tsv.gz", TITLE_PRINCIPALS, lines)
+    raw.write_bytes(raw.read_bytes()[: raw.stat().st_size // 2])
+    table_path = tmp_path / "clean.parquet"
+
+    with pytest.raises(SourceReadError, match=str(raw)):
+        store_table_with_side_tables(table_path, clean_output(step, raw, SNAPSHOT, tmp_path / "quarantine"))
+    assert list(tmp_path.rglob("*parquet*")) == []  # neither outputs nor their temporary files

@@ -1,5 +1,6 @@
 """Clean layer: one typed Parquet table per IMDb file, with its quarantined lines and nulled values beside it."""
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from media_assets.clean import schemas, transforms
 from media_assets.clean.transforms import (
     CleanPlan,
     clean_name_basics,
@@ -14,14 +16,21 @@ from media_assets.clean.transforms import (
     clean_title_principals,
     clean_title_ratings,
 )
-from media_assets.io_managers import SideTable, TableWithSideTables
+from media_assets.io_managers import Assumption, SideTable, TableWithSideTables
 from media_assets.jobs import HEAVY_TAG_KEY
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.resources import DataLake
+from media_assets.sources import imdb_files
 from media_assets.sources.assets import raw_asset_key
 from media_assets.sources.imdb_files import NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, TITLE_RATINGS, ImdbFile
+from media_assets.sources.raw_files import raw_file_stats
 
 CLEAN_GROUP = "clean"
+CLEAN_CODE_VERSION = hashlib.sha256(
+    b"".join(Path(module.__file__).read_bytes() for module in (transforms, schemas, imdb_files))
+).hexdigest()[:16]
+"""Changes whenever the code that turns a raw file into its clean tables changes: the asset's `code_version`, and
+half of what a stored clean table is reused on (the other half is the raw file's sha256)."""
 HEAVY_TAGS = {HEAVY_TAG_KEY: "true"}
 """Steps the executor runs one at a time (the two largest files)."""
 
@@ -39,7 +48,7 @@ class CleanStep:
     """What differs between the clean assets."""
 
     imdb_file: ImdbFile
-    clean: Callable[[Path, date], CleanPlan]
+    clean: Callable[[Path, date, bool], CleanPlan]
     summary: str
     heavy: bool = False
 
@@ -77,6 +86,49 @@ def clean_asset_key(imdb_file: ImdbFile) -> dg.AssetKey:
     return dg.AssetKey(f"clean_{imdb_file.asset_suffix}")
 
 
+def clean_output(step: CleanStep, raw_path: Path, snapshot_date: date, quarantine_dir: Path) -> TableWithSideTables:
+    """What the IO manager stores for a clean asset: the table, its quarantine and nulled values, from one pass.
+
+    The pass assumes the keys ascend, as in IMDb's files (repeated keys are then found holding nothing in memory);
+    when they do not, that pass is discarded and the order-independent plan is written instead. Stored tables
+    built from the same raw file (sha256) by the same code are kept as they are.
+    """
+    dataset = step.imdb_file.dataset
+
+    def output(plan: CleanPlan, assumption: Assumption | None = None) -> TableWithSideTables:
+        return TableWithSideTables(
+            plan.table,
+            side_tables=(
+                SideTable(
+                    "quarantined",
+                    quarantine_dir / f"{dataset}.quarantined.parquet",
+                    plan.quarantined,
+                    count_by="reason",
+                ),
+                SideTable(
+                    "nulled",
+                    quarantine_dir / f"{dataset}.nulled.parquet",
+                    plan.nulled,
+                    count_by="field",
+                    holds_input_rows=False,
+                ),
+            ),
+            source=raw_path,
+            source_version=f"{raw_file_stats(raw_path).sha256}:{CLEAN_CODE_VERSION}",
+            assumption=assumption,
+        )
+
+    sorted_plan = step.clean(raw_path, snapshot_date, True)
+    return output(
+        sorted_plan,
+        Assumption(
+            "keys_in_order",
+            holds=sorted_plan.keys_in_order,
+            fallback=lambda: output(step.clean(raw_path, snapshot_date, False)),
+        ),
+    )
+
+
 def build_clean_asset(step: CleanStep) -> dg.AssetsDefinition:
     """The clean asset of one IMDb file."""
     imdb_file = step.imdb_file
@@ -91,31 +143,17 @@ def build_clean_asset(step: CleanStep) -> dg.AssetsDefinition:
         tags={"layer": "clean", **(HEAVY_TAGS if step.heavy else {})},
         # The executor sees op tags only.
         op_tags=HEAVY_TAGS if step.heavy else None,
+        code_version=CLEAN_CODE_VERSION,
         description=f"Cleaned IMDb `{imdb_file.dataset}`. {step.summary} "
         + _COMMON_DESCRIPTION.format(dataset=imdb_file.dataset),
     )
     def clean_file(context: dg.AssetExecutionContext, data_lake: DataLake) -> TableWithSideTables:
         partition_key = context.partition_key
-        raw_path = data_lake.raw_dir(partition_key) / imdb_file.file_name
-        plan = step.clean(raw_path, partition_date(partition_key))
-        quarantine_dir = data_lake.quarantine_dir(partition_key)
-        return TableWithSideTables(
-            plan.table,
-            side_tables=(
-                SideTable(
-                    "quarantined",
-                    quarantine_dir / f"{imdb_file.dataset}.quarantined.parquet",
-                    plan.quarantined,
-                    count_by="reason",
-                ),
-                SideTable(
-                    "nulled",
-                    quarantine_dir / f"{imdb_file.dataset}.nulled.parquet",
-                    plan.nulled,
-                    count_by="field",
-                    holds_input_rows=False,
-                ),
-            ),
+        return clean_output(
+            step,
+            data_lake.raw_dir(partition_key) / imdb_file.file_name,
+            partition_date(partition_key),
+            data_lake.quarantine_dir(partition_key),
         )
 
     return clean_file

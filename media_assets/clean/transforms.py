@@ -9,6 +9,11 @@ file, meant to be sunk together (`pl.collect_all` shares the inflate and the par
 - `nulled`: the values of kept rows that were present but unusable and were set to null (`NULLED_SCHEMA`), e.g. a
   runtime of `Reality-TV` or a year out of range. For a list of ids (`knownForTitles`) only the bad id is dropped.
 
+With `keys_sorted=True` repeated keys are found by comparing each key with the largest key before it, which holds
+nothing in memory but is only right when the keys ascend, as they do in IMDb's files; the plan then also has
+`keys_in_order`, a one-row frame saying whether they did, to be computed in the same pass. The default finds
+repeated keys in any order by keeping every key in a hash set (about 46 bytes a row: 4.7 GB for IMDb's principals).
+
 So every data line of the file is either in `table` or in `quarantined`, and nothing is dropped silently.
 
 How lines are read: the file is scanned as one string per line (`pl.scan_lines`, which inflates gzip in a
@@ -82,6 +87,9 @@ class CleanPlan:
     table: pl.LazyFrame
     quarantined: pl.LazyFrame
     nulled: pl.LazyFrame
+    keys_in_order: pl.LazyFrame | None = None
+    """With `keys_sorted=True` only: one row, Boolean column `keys_in_order`, False when a parsed line's key was
+    lower than an earlier one's (the other three frames are then wrong and must be discarded)."""
 
 
 @dataclass(frozen=True)
@@ -220,13 +228,14 @@ def build_clean_plan(
     required: Sequence[RequiredField],
     nullable: Sequence[NullableField],
     dedup_key: pl.Expr,
+    keys_sorted: bool,
 ) -> CleanPlan:
     """The plan shared by all IMDb files.
 
     `columns` gives the expression of every table column (the schema's order and types are enforced here);
     `required` lists the values a row cannot do without, checked in order after the field count (the first
-    failure is the quarantine reason); `dedup_key` is one Int64 per row: of lines with the same key, the first is
-    kept and the others are quarantined as `duplicate_key`.
+    failure is the quarantine reason); `dedup_key` is one Int64 (>= 0) per row: of lines with the same key, the
+    first is kept and the others are quarantined as `duplicate_key`; `keys_sorted` says how (see the module).
     """
     if list(columns) != list(schema):
         raise ValueError(f"{imdb_file.dataset}: columns {list(columns)} do not follow the schema {list(schema)}")
@@ -239,9 +248,13 @@ def build_clean_plan(
         .with_columns(reason=reason)
     )
     # Only parsed rows compete for a key: a broken line must not make the good line with its key a duplicate.
-    # is_first_distinct holds every key in a hash set: measured ~47 B a row (10M principals: +490 MB; 20M: +945 MB).
-    # It does not rely on IMDb's files being sorted by key.
-    is_duplicate = pl.when(pl.col("reason").is_null()).then(dedup_key).is_first_distinct().not_()
+    key = pl.when(pl.col("reason").is_null()).then(dedup_key)
+    if keys_sorted:
+        largest_key_before = key.fill_null(-1).cum_max().shift(1)
+        is_duplicate = key <= largest_key_before
+        parsed = parsed.with_columns(key_out_of_order=key < largest_key_before)
+    else:
+        is_duplicate = key.is_first_distinct().not_()
     parsed = parsed.with_columns(
         reason=pl.when(pl.col("reason").is_null() & is_duplicate).then(pl.lit(DUPLICATE_KEY)).otherwise("reason"),
         **{f"nulled_{index}": check.nulled for index, check in enumerate(nullable)},
@@ -279,10 +292,11 @@ def build_clean_plan(
         table=kept.select(list(schema)),
         quarantined=parsed.filter(pl.col("reason").is_not_null()).select(list(QUARANTINE_SCHEMA)),
         nulled=nulled.select(pl.col(name).cast(dtype) for name, dtype in NULLED_SCHEMA.items()),
+        keys_in_order=parsed.select(keys_in_order=pl.col("key_out_of_order").any().not_()) if keys_sorted else None,
     )
 
 
-def clean_title_basics(raw_path: Path, snapshot_date: date) -> CleanPlan:
+def clean_title_basics(raw_path: Path, snapshot_date: date, keys_sorted: bool = False) -> CleanPlan:
     """title.basics: one row per title; years in 1870..snapshot year + 30 and runtimes >= 0 (0 and over 1,000
     minutes are real), anything else nulled; isAdult 0/1 as a bool; genres as a list."""
     last_year = snapshot_date.year + TITLE_YEARS_AHEAD
@@ -310,10 +324,11 @@ def clean_title_basics(raw_path: Path, snapshot_date: date) -> CleanPlan:
             scalar_field("runtimeMinutes", "runtime_minutes"),
         ],
         dedup_key=pl.col("title_id"),
+        keys_sorted=keys_sorted,
     )
 
 
-def clean_title_ratings(raw_path: Path, snapshot_date: date) -> CleanPlan:
+def clean_title_ratings(raw_path: Path, snapshot_date: date, keys_sorted: bool = False) -> CleanPlan:
     """title.ratings: one row per rated title; a rating outside 1..10 or a negative or unparseable vote count
     quarantines the line (there is nothing else in it)."""
     return build_clean_plan(
@@ -333,10 +348,11 @@ def clean_title_ratings(raw_path: Path, snapshot_date: date) -> CleanPlan:
         ],
         nullable=[],
         dedup_key=pl.col("title_id"),
+        keys_sorted=keys_sorted,
     )
 
 
-def clean_name_basics(raw_path: Path, snapshot_date: date) -> CleanPlan:
+def clean_name_basics(raw_path: Path, snapshot_date: date, keys_sorted: bool = False) -> CleanPlan:
     """name.basics: one row per person; birth and death years in 1..snapshot year, anything else nulled;
     primaryProfession as a list (empty when IMDb wrote an empty value); knownForTitles as a list of title ids."""
     return build_clean_plan(
@@ -359,10 +375,11 @@ def clean_name_basics(raw_path: Path, snapshot_date: date) -> CleanPlan:
             title_id_list_field("knownForTitles", "known_for_titles"),
         ],
         dedup_key=pl.col("person_id"),
+        keys_sorted=keys_sorted,
     )
 
 
-def clean_title_principals(raw_path: Path, snapshot_date: date) -> CleanPlan:
+def clean_title_principals(raw_path: Path, snapshot_date: date, keys_sorted: bool = False) -> CleanPlan:
     """title.principals: one row per (title, ordering) credit; tconst, a positive ordering and nconst are required;
     characters (a JSON array of names) decoded to a list, nulled when it is not one."""
     return build_clean_plan(
@@ -384,4 +401,5 @@ def clean_title_principals(raw_path: Path, snapshot_date: date) -> CleanPlan:
         ],
         nullable=[scalar_field("characters", "characters")],
         dedup_key=pl.col("title_id") * _ORDERING_SHIFT + pl.col("ordering"),
+        keys_sorted=keys_sorted,
     )
