@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from media_assets.clean.assets import CLEAN_STEPS, clean_assets, clean_output
+from media_assets.clean.assets import CLEAN_CODE_VERSION, CLEAN_STEPS, clean_assets, clean_output
 from media_assets.clean.schemas import (
     CLEAN_NAME_BASICS_SCHEMA,
     CLEAN_TITLE_BASICS_SCHEMA,
@@ -328,11 +328,10 @@ def test_materialized_clean_asset_records_rows_and_quarantine_by_reason(tmp_path
     ]
 
 
-def test_clean_assets_are_partitioned_grouped_and_heavy_where_large():
+def test_clean_assets_are_partitioned_grouped_and_versioned():
     by_key = {asset.key.to_user_string(): asset for asset in clean_assets}
     assert set(by_key) == {"clean_title_basics", "clean_title_ratings", "clean_name_basics", "clean_title_principals"}
-    heavy = {name for name, asset in by_key.items() if asset.op.tags.get("media_assets/heavy") == "true"}
-    assert heavy == {"clean_name_basics", "clean_title_principals"}
+    assert {asset.code_versions_by_key[asset.key] for asset in clean_assets} == {CLEAN_CODE_VERSION}
     for name, asset in by_key.items():
         assert asset.group_names_by_key[asset.key] == "clean"
         assert asset.partitions_def is not None

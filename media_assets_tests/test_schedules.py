@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 from dagster._core.storage.dagster_run import DagsterRun
 
-from media_assets.jobs import ENRICHMENT_GROUP, HEAVY_TAG_KEY, imdb_executor
+from media_assets.jobs import CRITICAL_PATH_OP_TAGS, ENRICHMENT_GROUP, imdb_executor
 from media_assets.schedules import RELEASE_SENSOR_NAME, RUN_AT_ENV, daily_cron
 
 SCHEDULE_NAME = "imdb_daily_schedule"
@@ -125,15 +125,15 @@ def test_every_job_uses_the_limited_executor(defs: dg.Definitions):
         assert executor.name == imdb_executor.name, job_name
 
 
-def test_heavy_assets_are_heavy_for_the_executor(defs: dg.Definitions):
-    """The executor sees op tags only: an asset tagged heavy must carry the tag on its op too."""
+def test_steps_of_the_longest_chain_start_first(defs: dg.Definitions):
+    """The executor sees op tags only: the priority must be on the ops of the title.principals chain."""
     job = defs.resolve_job_def("imdb_daily")
-    graph = defs.resolve_asset_graph()
-    heavy_assets = {key for key in graph.get_all_asset_keys() if graph.get(key).tags.get(HEAVY_TAG_KEY) == "true"}
-    heavy_ops = {node.name for node in job.nodes if node.tags.get(HEAVY_TAG_KEY) == "true"}
-    for key in heavy_assets:
-        op_name = job.asset_layer.get_op_output_handle(key).node_handle.name
-        assert op_name in heavy_ops, f"{key.to_user_string()} is tagged heavy but its op is not: add op_tags"
+    prioritized = {
+        key.to_user_string()
+        for key in job.asset_layer.selected_asset_keys
+        if job.get_node(job.asset_layer.get_op_output_handle(key).node_handle).tags.get("dagster/priority") == "1"
+    }
+    assert prioritized == {"raw_title_principals", "clean_title_principals", "fact_cast_crew", "dim_person"}
 
 
 # -- the executor's limits, observed on a real multiprocess run ---------------------------------------------------
@@ -141,8 +141,8 @@ def test_heavy_assets_are_heavy_for_the_executor(defs: dg.Definitions):
 _STEP_SECONDS = 1.0
 
 
-def _sleeping_asset(name: str, heavy: bool) -> dg.AssetsDefinition:
-    @dg.asset(name=name, op_tags={HEAVY_TAG_KEY: "true"} if heavy else {})
+def _sleeping_asset(name: str, op_tags: dict[str, str] | None = None) -> dg.AssetsDefinition:
+    @dg.asset(name=name, op_tags=op_tags)
     def _asset() -> None:
         time.sleep(_STEP_SECONDS)
 
@@ -150,8 +150,14 @@ def _sleeping_asset(name: str, heavy: bool) -> dg.AssetsDefinition:
 
 
 def limited_executor_job() -> dg.JobDefinition:
-    """Two heavy and one light independent steps under the project's executor (reconstructed in each step)."""
-    assets = [_sleeping_asset("heavy_1", True), _sleeping_asset("heavy_2", True), _sleeping_asset("light", False)]
+    """Four independent steps under the project's executor (reconstructed in each step); the one named last
+    alphabetically carries the critical-path priority."""
+    assets = [
+        _sleeping_asset("a_1"),
+        _sleeping_asset("a_2"),
+        _sleeping_asset("a_3"),
+        _sleeping_asset("z_critical", CRITICAL_PATH_OP_TAGS),
+    ]
     return dg.Definitions(
         assets=assets, jobs=[dg.define_asset_job("limits", selection=dg.AssetSelection.all())], executor=imdb_executor
     ).resolve_job_def("limits")
@@ -161,7 +167,7 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def test_executor_runs_two_steps_at_once_but_never_two_heavy_ones():
+def test_executor_runs_two_steps_at_once_never_three_and_critical_path_first():
     with dg.instance_for_test() as instance:
         result = dg.execute_job(dg.reconstructable(limited_executor_job), instance=instance)
         assert result.success
@@ -177,8 +183,9 @@ def test_executor_runs_two_steps_at_once_but_never_two_heavy_ones():
             if r.event_log_entry.dagster_event_type == dg.DagsterEventType.STEP_SUCCESS
         }
     spans = {step: (starts[step], ends[step]) for step in starts}
-    assert set(spans) == {"heavy_1", "heavy_2", "light"}
-    assert not _overlap(spans["heavy_1"], spans["heavy_2"])
+    assert set(spans) == {"a_1", "a_2", "a_3", "z_critical"}
+    first_two = sorted(spans, key=lambda step: spans[step][0])[:2]
+    assert "z_critical" in first_two, first_two
     pairs = [(a, b) for a in spans for b in spans if a < b]
     overlapping = [pair for pair in pairs if _overlap(spans[pair[0]], spans[pair[1]])]
     assert overlapping, "steps never ran side by side: max_concurrent 2 is not in effect"

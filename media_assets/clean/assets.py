@@ -17,7 +17,7 @@ from media_assets.clean.transforms import (
     clean_title_ratings,
 )
 from media_assets.io_managers import Assumption, SideTable, TableWithSideTables
-from media_assets.jobs import HEAVY_TAG_KEY
+from media_assets.jobs import CRITICAL_PATH_OP_TAGS
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.resources import DataLake
 from media_assets.sources import imdb_files
@@ -31,8 +31,6 @@ CLEAN_CODE_VERSION = hashlib.sha256(
 ).hexdigest()[:16]
 """Changes whenever the code that turns a raw file into its clean tables changes: the asset's `code_version`, and
 half of what a stored clean table is reused on (the other half is the raw file's sha256)."""
-HEAVY_TAGS = {HEAVY_TAG_KEY: "true"}
-"""Steps the executor runs one at a time (the two largest files)."""
 
 _COMMON_DESCRIPTION = (
     "Read in one streaming pass from the raw file: `\\N` as null, ids as integers (`tt0111161` -> 111161). Lines "
@@ -50,7 +48,8 @@ class CleanStep:
     imdb_file: ImdbFile
     clean: Callable[[Path, date, bool], CleanPlan]
     summary: str
-    heavy: bool = False
+    on_critical_path: bool = False
+    """The longest step of a run (title.principals): started before the others."""
 
 
 CLEAN_STEPS = (
@@ -70,14 +69,13 @@ CLEAN_STEPS = (
         clean_name_basics,
         "One row per person (person_id): name, birth/death years (1..snapshot year), professions and known-for "
         "titles (title ids) as lists.",
-        heavy=True,
     ),
     CleanStep(
         TITLE_PRINCIPALS,
         clean_title_principals,
         "One row per principal credit (title_id, ordering): the person (person_id), category, job and the "
         "characters played as a list.",
-        heavy=True,
+        on_critical_path=True,
     ),
 )
 
@@ -140,9 +138,8 @@ def build_clean_asset(step: CleanStep) -> dg.AssetsDefinition:
         group_name=CLEAN_GROUP,
         kinds={"polars", "parquet"},
         owners=["team:data-engineering"],
-        tags={"layer": "clean", **(HEAVY_TAGS if step.heavy else {})},
-        # The executor sees op tags only.
-        op_tags=HEAVY_TAGS if step.heavy else None,
+        tags={"layer": "clean"},
+        op_tags=CRITICAL_PATH_OP_TAGS if step.on_critical_path else None,
         code_version=CLEAN_CODE_VERSION,
         description=f"Cleaned IMDb `{imdb_file.dataset}`. {step.summary} "
         + _COMMON_DESCRIPTION.format(dataset=imdb_file.dataset),

@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from media_assets.jobs import CRITICAL_PATH_OP_TAGS
 from media_assets.model import transforms
 from media_assets.model.warehouse import MODEL_TABLES, build_warehouse, latest_complete_partition
 from media_assets.partitions import daily_partitions, partition_date
@@ -18,7 +19,6 @@ from media_assets.resources import DataLake, ModelSettings
 MODEL_GROUP = "model"
 MODEL_KINDS = {"polars", "parquet"}
 MODEL_TAGS = {"layer": "model"}
-HEAVY_TAGS = {"media_assets/heavy": "true"}
 
 
 def _previous_day(asset_name: str) -> dg.AssetIn:
@@ -195,7 +195,7 @@ def fact_ratings(
     return table
 
 
-@_model_asset(tags=MODEL_TAGS | HEAVY_TAGS, op_tags=HEAVY_TAGS)
+@_model_asset(tags=MODEL_TAGS, op_tags=CRITICAL_PATH_OP_TAGS)
 def fact_cast_crew(
     context: dg.AssetExecutionContext,
     clean_title_principals: pl.LazyFrame,
@@ -230,7 +230,7 @@ def fact_cast_crew(
     return transforms.build_fact_cast_crew(clean_title_principals, titles, model_settings.facts_rated_only)
 
 
-@_model_asset(tags=MODEL_TAGS)
+@_model_asset(tags=MODEL_TAGS, op_tags=CRITICAL_PATH_OP_TAGS)
 def dim_person(
     context: dg.AssetExecutionContext,
     clean_name_basics: pl.LazyFrame,

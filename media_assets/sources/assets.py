@@ -4,9 +4,10 @@ import time
 
 import dagster as dg
 
+from media_assets.jobs import CRITICAL_PATH_OP_TAGS
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.resources import DataLake, ImdbSource
-from media_assets.sources.imdb_files import IMDB_FILES, ImdbFile
+from media_assets.sources.imdb_files import IMDB_FILES, TITLE_PRINCIPALS, ImdbFile
 from media_assets.sources.raw_files import check_header, raw_file_stats
 from media_assets.telemetry import peak_rss_bytes
 
@@ -27,6 +28,7 @@ def build_raw_asset(imdb_file: ImdbFile) -> dg.AssetsDefinition:
         kinds={"file"},
         owners=["team:data-engineering"],
         tags={"layer": "raw"},
+        op_tags=CRITICAL_PATH_OP_TAGS if imdb_file == TITLE_PRINCIPALS else None,
         description=(
             f"IMDb's `{imdb_file.file_name}` for the partition's snapshot day, as published (gzipped TSV), from the "
             "configured source (sample generator, IMDb's HTTP server or a local mirror). Unchanged files are kept, "
