@@ -123,8 +123,8 @@ class ImdbSource(dg.ConfigurableResource):
         from media_assets.sample.generator import write_sample_snapshot
 
         origin = self.description
-        # The generator writes the four files of a day at once: the first raw step to arrive generates them all,
-        # under a lock so that raw steps running side by side do not generate the same day twice.
+        # The generator writes the four files of a day at once: the first fetch to arrive generates them all, under
+        # a lock so that fetches running side by side (threads, or runs) do not generate the same day twice.
         with _folder_lock(dest.parent):
             if _recorded_origin(dest) == origin:
                 return FetchedFile(dest, origin, fetched=False)

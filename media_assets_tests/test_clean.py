@@ -283,11 +283,9 @@ def test_materialized_clean_asset_records_rows_and_quarantine_by_reason(tmp_path
     mirror = tmp_path / "mirror"
     write_raw(mirror / TITLE_BASICS.file_name, TITLE_BASICS, TITLE_BASICS_LINES)
     data_lake = DataLake(root=str(tmp_path / "data"))
-    [raw_title_basics] = [asset for asset in raw_assets if asset.key == dg.AssetKey("raw_title_basics")]
-    [clean_title_basics_asset] = [asset for asset in clean_assets if asset.key == dg.AssetKey("clean_title_basics")]
-
     result = dg.materialize(
-        [raw_title_basics, clean_title_basics_asset],
+        [*raw_assets, *clean_assets],
+        selection=[dg.AssetKey("raw_title_basics"), dg.AssetKey("clean_title_basics")],
         partition_key=PARTITION,
         resources={
             "imdb_source": ImdbSource(kind="file", folder=str(mirror)),

@@ -47,7 +47,10 @@ def run(tmp_path_factory):
 
 
 def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
-    [materialization] = result.asset_materializations_for_node(asset)
+    # By asset key, not node: the raw assets share one node.
+    [materialization] = [
+        event.materialization for event in result.get_asset_materialization_events() if event.asset_key.path == [asset]
+    ]
     return {key: value.value for key, value in materialization.metadata.items()}
 
 
@@ -104,4 +107,12 @@ def test_kpis_and_warehouse_are_written(run):
     metrics = json.loads((lake.kpi_dir(PARTITION) / "pipeline_metrics.json").read_text())
     assert metrics["source_kind"] == "sample"
     assert 0.0 < metrics["quality"]["score"] <= 1.0
+    # The raw files come from one step: each has its own figures, with that step's key and seconds.
+    raw = {f"raw_{imdb_file.asset_suffix}": imdb_file for imdb_file in IMDB_FILES}
+    [step_key] = {metrics["assets"][asset]["step_key"] for asset in raw}
+    [seconds] = {metrics["assets"][asset]["seconds"] for asset in raw}
+    assert step_key == "raw_imdb_files" and seconds > 0
+    for asset, imdb_file in raw.items():
+        raw_path = lake.raw_dir(PARTITION) / imdb_file.file_name
+        assert metrics["assets"][asset]["bytes_written"] == raw_path.stat().st_size, asset
     assert lake.warehouse_path.exists()

@@ -14,15 +14,17 @@ from media_assets.resources import DataLake
 from media_assets.telemetry import peak_rss_bytes
 from media_assets_tests.test_kpis import DAY_2, hand_made_model, model_assets, resources_for
 
-RAW_BYTES = 1_234
+RAW_BYTES = {"raw_title_basics": 1_234, "raw_title_ratings": 567}
 
 
-@dg.asset(name="raw_title_basics", partitions_def=daily_partitions)
-def raw_stand_in() -> dg.MaterializeResult:
-    """Stands in for a raw asset: records what the real ones record."""
-    return dg.MaterializeResult(
-        metadata={"source_kind": "file", "bytes": RAW_BYTES, "sha256": "0" * 64, "peak_rss_bytes": 1}
-    )
+@dg.multi_asset(specs=[dg.AssetSpec(name, partitions_def=daily_partitions) for name in RAW_BYTES])
+def raw_stand_in():
+    """Stands in for the raw assets: one step materializing several of them, recording what the real one records."""
+    for name, size in RAW_BYTES.items():
+        yield dg.MaterializeResult(
+            asset_key=name,
+            metadata={"source_kind": "file", "bytes": size, "sha256": "0" * 64, "peak_rss_bytes": 1},
+        )
 
 
 def read_metrics(root: str) -> PipelineMetrics:
@@ -71,17 +73,21 @@ def test_every_asset_of_the_run_with_its_figures(full_run) -> None:
     lake = DataLake(root=root)
     assert (metrics.run_id, metrics.snapshot_date.isoformat(), metrics.source_kind) == (run_id, DAY_2, "file")
     assert metrics.job_name == instance.get_run_by_id(run_id).job_name
-    assert set(metrics.assets) == {*model, "raw_title_basics", "media_kpis"}
+    assert set(metrics.assets) == {*model, *RAW_BYTES, "media_kpis"}
     for name, frame in model.items():
         figures = metrics.assets[name]
         assert figures.rows_out == frame.height
         assert figures.bytes_written == lake.table_path(name, DAY_2).stat().st_size
         assert 0 < figures.peak_rss_bytes <= peak_rss_bytes()
-    raw = metrics.assets["raw_title_basics"]
-    # Raw assets record no row count (the file is not inflated): their rows in and out stay empty.
-    assert (raw.rows_out, raw.bytes_written, raw.rows_in) == (None, RAW_BYTES, None)
     durations = step_durations(instance, run_id)
-    for name in (*model, "raw_title_basics"):
+    for name, size in RAW_BYTES.items():
+        raw = metrics.assets[name]
+        # Raw assets record no row count (the file is not inflated): their rows in and out stay empty.
+        assert (raw.rows_out, raw.bytes_written, raw.rows_in) == (None, size, None)
+        # Assets made by one step share its key and duration.
+        assert raw.step_key == "raw_stand_in"
+        assert raw.seconds == pytest.approx(durations["raw_stand_in"], abs=1e-3)
+    for name in model:
         assert metrics.assets[name].seconds == pytest.approx(durations[name], abs=1e-3)
     kpis = metrics.assets["media_kpis"]
     assert kpis.bytes_written == (lake.kpi_dir(DAY_2) / "kpis.json").stat().st_size

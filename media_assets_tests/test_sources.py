@@ -5,13 +5,14 @@ import gzip
 import hashlib
 import json
 import os
+import threading
 
 import dagster as dg
 import pytest
 
 from media_assets.resources import DataLake, ImdbSource
-from media_assets.sources.assets import build_raw_asset
-from media_assets.sources.imdb_files import IMDB_FILES, TITLE_BASICS, TITLE_RATINGS
+from media_assets.sources.assets import raw_asset_key, raw_assets
+from media_assets.sources.imdb_files import IMDB_FILES, NAME_BASICS, TITLE_BASICS, TITLE_RATINGS, ImdbFile
 from media_assets.sources.raw_files import RawFileStats, raw_file_stats
 from media_assets_tests.http_fixtures import LocalFileServer
 
@@ -68,12 +69,10 @@ def test_raw_asset_with_a_wrong_header_fails_naming_file_expected_and_found(tmp_
     mirror.mkdir()
     (mirror / TITLE_RATINGS.file_name).write_bytes(gzip.compress(b"tconst\trating\tvotes\ntt0000001\t5.7\t2150\n"))
     result = dg.materialize(
-        [build_raw_asset(TITLE_RATINGS)],
+        raw_assets,
+        selection=[raw_asset_key(TITLE_RATINGS)],
         partition_key="2026-03-01",
-        resources={
-            "imdb_source": ImdbSource(kind="file", folder=str(mirror)),
-            "data_lake": DataLake(root=str(tmp_path)),
-        },
+        resources=_file_source_resources(mirror, tmp_path),
         raise_on_error=False,
     )
     assert not result.success
@@ -82,6 +81,95 @@ def test_raw_asset_with_a_wrong_header_fails_naming_file_expected_and_found(tmp_
     assert "title.ratings.tsv.gz" in message
     assert "expected: 'tconst\\taverageRating\\tnumVotes'" in message
     assert "found:    'tconst\\trating\\tvotes'" in message
+
+
+def _raw_file_bytes(imdb_file: ImdbFile) -> bytes:
+    """A one-row file with the official header; each file's bytes differ, and so do their checksums."""
+    row = "\t".join([f"{imdb_file.dataset}-row"] * len(imdb_file.header_line.split("\t")))
+    return gzip.compress(f"{imdb_file.header_line}\n{row}\n".encode(), mtime=0)
+
+
+def _file_source_resources(mirror, tmp_path) -> dict:
+    return {"imdb_source": ImdbSource(kind="file", folder=str(mirror)), "data_lake": DataLake(root=str(tmp_path))}
+
+
+def _step_events(result: dg.ExecuteInProcessResult, event_type: dg.DagsterEventType) -> list[dg.DagsterEvent]:
+    return [event for event in result.all_events if event.event_type == event_type]
+
+
+def test_a_subset_of_the_raw_assets_fetches_only_its_files(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for imdb_file in IMDB_FILES:
+        (mirror / imdb_file.file_name).write_bytes(_raw_file_bytes(imdb_file))
+    result = dg.materialize(
+        raw_assets,
+        selection=[raw_asset_key(TITLE_RATINGS)],
+        partition_key="2026-03-01",
+        resources=_file_source_resources(mirror, tmp_path),
+    )
+    assert result.success
+    assert [m.asset_key for m in result.get_asset_materialization_events()] == [raw_asset_key(TITLE_RATINGS)]
+    raw_dir = DataLake(root=str(tmp_path)).raw_dir("2026-03-01")
+    assert sorted(path.name for path in raw_dir.glob("*.tsv.gz")) == [TITLE_RATINGS.file_name]
+
+
+class _ServerAnsweringFourDownloadsAtOnce(LocalFileServer):
+    """Holds every GET until four are waiting: files fetched one after the other would never get an answer."""
+
+    def __init__(self, files: dict[str, bytes]):
+        super().__init__(files)
+        self.downloads_together = threading.Barrier(len(files), timeout=10)
+
+    def _respond(self, handler, send_body: bool) -> None:
+        if send_body:
+            self.downloads_together.wait()
+        super()._respond(handler, send_body)
+
+
+def test_the_four_raw_files_are_downloaded_side_by_side_in_one_step(tmp_path):
+    contents = {imdb_file: _raw_file_bytes(imdb_file) for imdb_file in IMDB_FILES}
+    with _ServerAnsweringFourDownloadsAtOnce({f"/{f.file_name}": data for f, data in contents.items()}) as server:
+        result = dg.materialize(
+            raw_assets,
+            partition_key=_today().isoformat(),
+            resources={
+                "imdb_source": ImdbSource(kind="http", base_url=server.url("/"), timeout_seconds=20, max_attempts=1),
+                "data_lake": DataLake(root=str(tmp_path)),
+            },
+        )
+        assert len(server.requests_to("/title.basics.tsv.gz", method="GET")) == 1
+    assert result.success
+    [step] = _step_events(result, dg.DagsterEventType.STEP_SUCCESS)
+    materializations = _step_events(result, dg.DagsterEventType.ASSET_MATERIALIZATION)
+    assert {event.step_key for event in materializations} == {step.step_key}
+    by_key = {event.asset_key: event.step_materialization_data.materialization for event in materializations}
+    # One materialization per file, in the files' order, each versioned by the checksum of the bytes served.
+    assert list(by_key) == [raw_asset_key(imdb_file) for imdb_file in IMDB_FILES]
+    for imdb_file, data in contents.items():
+        materialization = by_key[raw_asset_key(imdb_file)]
+        assert materialization.tags["dagster/data_version"] == hashlib.sha256(data).hexdigest(), imdb_file.dataset
+        assert materialization.metadata["bytes"].value == len(data), imdb_file.dataset
+        assert materialization.metadata["fetched"].value is True, imdb_file.dataset
+
+
+def test_a_file_that_fails_fails_the_step_with_its_own_error_and_the_others_are_recorded(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for imdb_file in IMDB_FILES:
+        if imdb_file != NAME_BASICS:
+            (mirror / imdb_file.file_name).write_bytes(_raw_file_bytes(imdb_file))
+    result = dg.materialize(
+        raw_assets, partition_key="2026-03-01", resources=_file_source_resources(mirror, tmp_path), raise_on_error=False
+    )
+    assert not result.success
+    [failure] = _step_events(result, dg.DagsterEventType.STEP_FAILURE)
+    cause = failure.step_failure_data.error.cause
+    assert cause.cls_name == "FileNotFoundError"
+    assert f"{mirror / NAME_BASICS.file_name} does not exist" in cause.message
+    assert [event.asset_key for event in result.get_asset_materialization_events()] == [
+        raw_asset_key(imdb_file) for imdb_file in IMDB_FILES if imdb_file != NAME_BASICS
+    ]
 
 
 def test_raw_file_stats_are_size_and_sha256_of_the_file_as_stored(tmp_path):
