@@ -10,7 +10,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from media_assets.model.assets import dim_title
+from media_assets.model.assets import title_dimensions
 from media_assets.model.transforms import DIM_TITLE_SCHEMA, build_dim_title, scope_titles
 from media_assets.resources import ModelSettings
 from media_assets_tests.test_model import DAY_1, DAY_2, DAY_3, clean_frame, materialize_model
@@ -160,7 +160,7 @@ def test_duplicate_title_ids_in_the_snapshot_fail_naming_them():
 
 def test_dagster_asset_chains_days_and_rematerializes_idempotently(tmp_path):
     snapshots = clean_snapshots()
-    run = materialize_model(tmp_path, snapshots, [dim_title], [DAY_1, DAY_2, DAY_3])
+    run = materialize_model(tmp_path, snapshots, [title_dimensions], [DAY_1, DAY_2, DAY_3])
     for key in (DAY_1, DAY_2, DAY_3):
         assert run.table("dim_title", key).select(COLUMNS_BUT_HASH).equals(expected_table(key)), key
         metadata = run.metadata["dim_title"][key]
@@ -170,7 +170,7 @@ def test_dagster_asset_chains_days_and_rematerializes_idempotently(tmp_path):
     assert run.metadata["dim_title"][DAY_2]["removed_title_types"] == {"tvEpisode": 2}
 
     day_2 = run.table("dim_title", DAY_2)
-    again = materialize_model(tmp_path, snapshots, [dim_title], [DAY_2])
+    again = materialize_model(tmp_path, snapshots, [title_dimensions], [DAY_2])
     assert run.table("dim_title", DAY_2).equals(day_2)
     assert again.metadata["dim_title"][DAY_2] | {"peak_rss_bytes": 0} == run.metadata["dim_title"][DAY_2] | {
         "peak_rss_bytes": 0
@@ -179,7 +179,7 @@ def test_dagster_asset_chains_days_and_rematerializes_idempotently(tmp_path):
 
 def test_dagster_asset_bootstraps_after_a_gap(tmp_path):
     snapshots = clean_snapshots()
-    run = materialize_model(tmp_path, snapshots, [dim_title], [DAY_1, DAY_3])
+    run = materialize_model(tmp_path, snapshots, [title_dimensions], [DAY_1, DAY_3])
     assert run.metadata["dim_title"][DAY_3]["bootstrapped"] is True
     # every day-3 title in scope gets a first version valid from day 3
     day_3 = run.table("dim_title", DAY_3)

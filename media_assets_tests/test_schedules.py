@@ -125,15 +125,20 @@ def test_every_job_uses_the_limited_executor(defs: dg.Definitions):
         assert executor.name == imdb_executor.name, job_name
 
 
-def test_steps_of_the_longest_chain_start_first(defs: dg.Definitions):
-    """The executor sees op tags only: the priority must be on the ops of the title.principals chain."""
+def test_steps_the_tail_waits_for_start_first(defs: dg.Definitions):
+    """The executor sees op tags only: the priorities must be on the ops, highest for the longest step."""
     job = defs.resolve_job_def("imdb_daily")
-    prioritized = {
-        key.to_user_string()
-        for key in job.asset_layer.selected_asset_keys
-        if job.get_node(job.asset_layer.get_op_output_handle(key).node_handle).tags.get("dagster/priority") == "1"
+    priority_by_op = {node.name: node.tags.get("dagster/priority", "0") for node in job.nodes}
+    assert {op for op, priority in priority_by_op.items() if priority == "2"} == {"clean_title_principals"}
+    assert {op for op, priority in priority_by_op.items() if priority == "1"} == {
+        "clean_title_basics",
+        "clean_title_ratings",
+        "clean_name_basics",
+        "title_dimensions",
+        "dim_title_title_completeness",
+        "fact_cast_crew",
+        "dim_person",
     }
-    assert prioritized == {"raw_title_principals", "clean_title_principals", "fact_cast_crew", "dim_person"}
 
 
 # -- the executor's limits, observed on a real multiprocess run ---------------------------------------------------

@@ -17,7 +17,7 @@ from media_assets.clean.transforms import (
     clean_title_ratings,
 )
 from media_assets.io_managers import Assumption, SideTable, TableWithSideTables
-from media_assets.jobs import CRITICAL_PATH_OP_TAGS
+from media_assets.jobs import CRITICAL_PATH_OP_TAGS, LONGEST_STEP_OP_TAGS
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.resources import DataLake
 from media_assets.sources import imdb_files
@@ -48,7 +48,7 @@ class CleanStep:
     imdb_file: ImdbFile
     clean: Callable[[Path, date, bool], CleanPlan]
     summary: str
-    on_critical_path: bool = False
+    longest: bool = False
     """The longest step of a run (title.principals): started before the others."""
 
 
@@ -75,7 +75,7 @@ CLEAN_STEPS = (
         clean_title_principals,
         "One row per principal credit (title_id, ordering): the person (person_id), category, job and the "
         "characters played as a list.",
-        on_critical_path=True,
+        longest=True,
     ),
 )
 
@@ -139,7 +139,7 @@ def build_clean_asset(step: CleanStep) -> dg.AssetsDefinition:
         kinds={"polars", "parquet"},
         owners=["team:data-engineering"],
         tags={"layer": "clean"},
-        op_tags=CRITICAL_PATH_OP_TAGS if step.on_critical_path else None,
+        op_tags=LONGEST_STEP_OP_TAGS if step.longest else CRITICAL_PATH_OP_TAGS,
         code_version=CLEAN_CODE_VERSION,
         description=f"Cleaned IMDb `{imdb_file.dataset}`. {step.summary} "
         + _COMMON_DESCRIPTION.format(dataset=imdb_file.dataset),

@@ -13,6 +13,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from media_assets.jobs import CRITICAL_PATH_OP_TAGS
 from media_assets.partitions import daily_partitions
 from media_assets.quality import gates
 from media_assets.quality.gates import GateResult
@@ -74,7 +75,8 @@ with warnings.catch_warnings():
             gates.genre_coverage_gate(dim_title, title_genre_bridge), quality_settings.threshold(gates.GENRE_COVERAGE)
         )
 
-    @dg.asset_check(asset="dim_title", blocking=True, partitions_def=daily_partitions)
+    # fact_cast_crew waits for it (blocking, on dim_title): it is on the run's critical path.
+    @dg.asset_check(asset="dim_title", blocking=True, partitions_def=daily_partitions, op_tags=CRITICAL_PATH_OP_TAGS)
     def title_completeness(dim_title: pl.LazyFrame, quality_settings: QualitySettings) -> dg.AssetCheckResult:
         """Share of current titles with tconst, primary title, title type and start year all present."""
         return gate_check_result(
