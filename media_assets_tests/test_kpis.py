@@ -261,12 +261,15 @@ def previous_day_model() -> dict[str, pl.DataFrame]:
     return hand_made_model() | {"fact_ratings": fact_ratings_frame(ratings)}
 
 
-def model_assets(tables_by_day: Callable[[str], Mapping[str, pl.DataFrame]]) -> list[dg.AssetsDefinition]:
+def model_assets(
+    tables_by_day: Callable[[str], Mapping[str, pl.DataFrame]], deps: Mapping[str, list[str]] | None = None
+) -> list[dg.AssetsDefinition]:
     """Hand-made stand-ins for the model assets (same keys, daily partitions, Parquet through the IO manager);
-    fact_ratings records m and C like the real one."""
+    fact_ratings records m and C like the real one. `deps`: the tables a stand-in waits for, by stand-in (none by
+    default)."""
 
     def build(name: str) -> dg.AssetsDefinition:
-        @dg.asset(name=name, partitions_def=daily_partitions)
+        @dg.asset(name=name, partitions_def=daily_partitions, deps=(deps or {}).get(name))
         def table(context: dg.AssetExecutionContext) -> dg.Output:
             metadata = {"m": PARAMETERS.m, "C": PARAMETERS.C} if name == "fact_ratings" else {}
             return dg.Output(tables_by_day(context.partition_key)[name], metadata=metadata)

@@ -8,6 +8,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from media_assets.kpis.assets import media_kpis
 from media_assets.quality import gates
 from media_assets.quality.checks import QUALITY_CHECK_KEYS, QualitySettings, quality_checks
 from media_assets.resources import DataLake
@@ -255,3 +256,47 @@ def test_thresholds_are_configurable(tmp_path) -> None:
     genre_coverage = evaluations_by_gate(result)[gates.GENRE_COVERAGE]
     assert not genre_coverage.passed
     assert genre_coverage.metadata["threshold"].value == 0.95
+
+
+@pytest.mark.parametrize(
+    ("corruption", "stopped"),
+    [
+        (
+            corruption,
+            {"fact_cast_crew", "dim_person", "media_kpis"} if gate == gates.TITLE_COMPLETENESS else {"media_kpis"},
+        )
+        for corruption in CORRUPTIONS
+        for gate in [corruption.gate]
+        if gate in {gates.TITLE_COMPLETENESS, gates.GENRE_COVERAGE, gates.BRIDGE_INTEGRITY}
+    ],
+    ids=lambda value: value.gate if isinstance(value, Corruption) else "",
+)
+def test_a_failing_title_table_gate_stops_what_waits_for_its_table(
+    corruption: Corruption, stopped: set[str], tmp_path
+) -> None:
+    """title_completeness stops whatever waits for dim_title (here fact_cast_crew and dim_person, as in the real
+    graph); the two bridge gates share one step and stop only what waits for the bridge, the KPIs."""
+    result = dg.materialize(
+        [
+            *model_assets(
+                lambda _: corruption.corrupt(hand_made_model()),
+                deps={"fact_cast_crew": ["dim_title"], "dim_person": ["dim_title"]},
+            ),
+            *quality_checks,
+            media_kpis,
+        ],
+        partition_key=DAY_2,
+        resources=resources_for(str(tmp_path)),
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    evaluations = evaluations_by_gate(result)
+    assert {gate for gate, evaluation in evaluations.items() if not evaluation.passed} == {corruption.gate}
+    materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+    assert "dim_title" in materialized
+    assert not materialized & stopped
+    if corruption.gate != gates.TITLE_COMPLETENESS:
+        # Both bridge gates are evaluated even when one of them fails, and the credits are built.
+        assert {gates.GENRE_COVERAGE, gates.BRIDGE_INTEGRITY} <= set(evaluations)
+        assert {"title_genre_bridge", "fact_cast_crew", "dim_person"} <= materialized

@@ -60,7 +60,7 @@ class GateFigures(BaseModel):
     run_id: str
     """The run that evaluated it: this run, or an earlier one when this run did not include the check."""
     seconds: float | None
-    """Duration of the check's step (only for evaluations of this run)."""
+    """Duration of the check's step (only for evaluations of this run; steps may evaluate several gates)."""
 
 
 class QualityFigures(BaseModel):
