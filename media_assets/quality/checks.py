@@ -1,6 +1,6 @@
-"""The five quality gates as blocking Dagster asset checks, each on the table it judges (person linking on
-dim_person, the last table it reads: see there). The three gates on the tables title_dimensions builds together
-are one multi-asset check, evaluated in one step.
+"""The five quality gates as blocking Dagster asset checks, each on the table it judges (person linking, which
+judges how fact_cast_crew and dim_person fit together, on dim_person). The two gates on title_genre_bridge are one
+multi-asset check, evaluated in one step.
 
 Each check runs in the same run and for the same partition as its asset: the checks share the assets' daily
 partitions, so their inputs load the partition just written. A pass rate below the configured threshold fails
@@ -69,8 +69,8 @@ with warnings.catch_warnings():
         """Share of ratings with average and Bayesian weighted rating within [1, 10] and votes >= 0."""
         return gate_check_result(gates.rating_range_gate(fact_ratings), quality_settings.threshold(gates.RATING_RANGE))
 
-    # On dim_person rather than fact_cast_crew: dim_person is built from fact_cast_crew, and a blocking check on
-    # fact_cast_crew would hold dim_person back while needing it as an input (a cycle Dagster rejects).
+    # It reads both fact_cast_crew and dim_person (built side by side from the same credits), so it waits for both
+    # wherever it sits, and a failure stops the same assets (the KPIs and the warehouse read both tables).
     @dg.asset_check(
         asset="dim_person",
         blocking=True,
