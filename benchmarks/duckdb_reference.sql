@@ -5,10 +5,14 @@
 -- The rules follow media_assets.clean.transforms and media_assets.model.transforms; it does not de-duplicate keys
 -- (the row-count comparison with our build would show a repeated key).
 
--- Clean layer: one typed Parquet file per raw file. IMDb never quotes, so quote and escape are off.
+-- Clean layer: one typed Parquet file per raw file.
 CREATE MACRO imdb_id(value, prefix) AS
     CASE WHEN regexp_full_match(value, prefix || '[0-9]{{7,9}}') THEN CAST(substr(value, 3) AS BIGINT) END;
 CREATE MACRO bounded(value, low, high) AS CASE WHEN value BETWEEN low AND high THEN value END;
+-- One IMDb file as text columns: tab-separated, a header, \N for null, no quoting.
+CREATE MACRO imdb_file(name) AS TABLE
+    SELECT * FROM read_csv('{raw}/' || name || '.tsv.gz', delim = '\t', quote = '', escape = '', header = true,
+                           nullstr = '\N', all_varchar = true);
 
 COPY (
     SELECT imdb_id(tconst, 'tt') AS title_id,
@@ -21,8 +25,7 @@ COPY (
            bounded(TRY_CAST(endYear AS INTEGER), 1870, {last_title_year}) AS end_year,
            bounded(TRY_CAST(runtimeMinutes AS INTEGER), 0, 2147483647) AS runtime_minutes,
            string_split(genres, ',') AS genres
-    FROM read_csv('{raw}/title.basics.tsv.gz', delim = '\t', quote = '', escape = '', header = true,
-                  nullstr = '\N', all_varchar = true)
+    FROM imdb_file('title.basics')
     WHERE imdb_id(tconst, 'tt') IS NOT NULL
 ) TO '{out}/clean_title_basics.parquet' (FORMAT parquet, COMPRESSION zstd);
 
@@ -31,8 +34,7 @@ COPY (
            tconst,
            bounded(TRY_CAST(averageRating AS DOUBLE), 1.0, 10.0) AS average_rating,
            TRY_CAST(numVotes AS BIGINT) AS num_votes
-    FROM read_csv('{raw}/title.ratings.tsv.gz', delim = '\t', quote = '', escape = '', header = true,
-                  nullstr = '\N', all_varchar = true)
+    FROM imdb_file('title.ratings')
     WHERE imdb_id(tconst, 'tt') IS NOT NULL
       AND bounded(TRY_CAST(averageRating AS DOUBLE), 1.0, 10.0) IS NOT NULL
       AND TRY_CAST(numVotes AS BIGINT) >= 0
@@ -48,8 +50,7 @@ COPY (
                AS primary_profession,
            list_filter(list_transform(string_split(knownForTitles, ','), lambda id: imdb_id(id, 'tt')),
                        lambda id: id IS NOT NULL) AS known_for_titles
-    FROM read_csv('{raw}/name.basics.tsv.gz', delim = '\t', quote = '', escape = '', header = true,
-                  nullstr = '\N', all_varchar = true)
+    FROM imdb_file('name.basics')
     WHERE imdb_id(nconst, 'nm') IS NOT NULL
 ) TO '{out}/clean_name_basics.parquet' (FORMAT parquet, COMPRESSION zstd);
 
@@ -60,8 +61,7 @@ COPY (
            category,
            job,
            TRY(from_json(characters, '["VARCHAR"]')) AS characters
-    FROM read_csv('{raw}/title.principals.tsv.gz', delim = '\t', quote = '', escape = '', header = true,
-                  nullstr = '\N', all_varchar = true)
+    FROM imdb_file('title.principals')
     WHERE imdb_id(tconst, 'tt') IS NOT NULL
       AND TRY_CAST(ordering AS INTEGER) >= 1
       AND imdb_id(nconst, 'nm') IS NOT NULL
