@@ -16,6 +16,7 @@ import httpx
 from pydantic import Field
 
 from media_assets.atomic_files import write_json_atomically
+from media_assets.publish.state import PublishedState
 from media_assets.sources.imdb_files import ImdbFile
 
 
@@ -41,6 +42,15 @@ class DataLake(dg.ConfigurableResource):
 
     def kpi_dir(self, partition_key: str) -> Path:
         return self.root_path / "kpis" / partition_key
+
+    def quality_dir(self, partition_key: str) -> Path:
+        """The day's quality reports: `quality.json` (latest attempt) and `attempts/<run id>.json`."""
+        return self.root_path / "quality" / partition_key
+
+    @property
+    def published(self) -> PublishedState:
+        """Which days readers may see (see `media_assets.publish.state`)."""
+        return PublishedState(self.root_path)
 
     def table_path(self, asset_name: str, partition_key: str) -> Path:
         """The Parquet file the IO manager writes for an asset's partition."""

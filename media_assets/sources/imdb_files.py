@@ -55,3 +55,36 @@ TITLE_PRINCIPALS = ImdbFile("title.principals", ("tconst", "ordering", "nconst",
 
 IMDB_FILES: tuple[ImdbFile, ...] = (TITLE_BASICS, TITLE_RATINGS, NAME_BASICS, TITLE_PRINCIPALS)
 IMDB_NULL = "\\N"
+
+IMDB_GENRES: tuple[str, ...] = (
+    "Action",
+    "Adult",
+    "Adventure",
+    "Animation",
+    "Biography",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Family",
+    "Fantasy",
+    "Film-Noir",
+    "Game-Show",
+    "History",
+    "Horror",
+    "Music",
+    "Musical",
+    "Mystery",
+    "News",
+    "Reality-TV",
+    "Romance",
+    "Sci-Fi",
+    "Short",
+    "Sport",
+    "Talk-Show",
+    "Thriller",
+    "War",
+    "Western",
+)
+"""IMDb's genre vocabulary (the 28 values `genres` holds in title.basics), alphabetical. A token outside it (a
+case or whitespace variant, a blank) is a defect of the file."""
