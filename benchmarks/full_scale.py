@@ -36,7 +36,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from benchmarks.common import BENCHMARK_DIR, cached_sample, print_table, run_measured, sample_argument_parser
-from media_assets.model.warehouse import MODEL_TABLES
+from media_assets.model.transforms import MODEL_TABLES
 from media_assets.resources import ModelSettings
 from media_assets.telemetry import peak_rss_bytes
 

@@ -25,7 +25,7 @@ from media_assets.clean.schemas import (
 from media_assets.io_managers import ParquetIOManager
 from media_assets.model import transforms
 from media_assets.model.assets import model_assets
-from media_assets.model.warehouse import MODEL_TABLES
+from media_assets.model.transforms import MODEL_TABLES
 from media_assets.partitions import daily_partitions
 from media_assets.resources import DataLake, ModelSettings
 

@@ -12,7 +12,8 @@ import polars as pl
 
 from media_assets.jobs import CRITICAL_PATH_OP_TAGS
 from media_assets.model import transforms
-from media_assets.model.warehouse import MODEL_TABLES, build_warehouse, latest_complete_partition
+from media_assets.model.transforms import MODEL_TABLES
+from media_assets.model.warehouse import build_warehouse, latest_complete_partition
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.resources import DataLake, ModelSettings
 

@@ -23,6 +23,17 @@ import polars as pl
 
 from media_assets.clean.schemas import CLEAN_NAME_BASICS_SCHEMA
 
+MODEL_TABLES = (
+    "dim_title",
+    "dim_person",
+    "dim_genre",
+    "dim_date",
+    "title_genre_bridge",
+    "fact_ratings",
+    "fact_cast_crew",
+)
+"""The star schema's tables: staged, audited and published together."""
+
 TRACKED_TITLE_ATTRIBUTES = (
     "primary_title",
     "original_title",

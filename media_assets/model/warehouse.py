@@ -7,17 +7,6 @@ from pathlib import Path
 
 import duckdb
 
-MODEL_TABLES = (
-    "dim_title",
-    "dim_person",
-    "dim_genre",
-    "dim_date",
-    "title_genre_bridge",
-    "fact_ratings",
-    "fact_cast_crew",
-)
-"""The star schema's tables, one view each in the warehouse."""
-
 WAREHOUSE_INFO_TABLE = "warehouse_info"
 
 TOP_MOVIES_QUERY = """\
