@@ -8,10 +8,12 @@ from media_assets.clean.assets import clean_assets
 from media_assets.enrich.assets import enrichment_assets
 from media_assets.enrich.tmdb import TmdbClient
 from media_assets.freshness import raw_freshness_checks, raw_freshness_sensor
+from media_assets.history_rebuild import history_rebuild_sensor
 from media_assets.io_managers import ParquetIOManager
 from media_assets.jobs import imdb_daily, imdb_executor
 from media_assets.kpis.assets import kpi_assets
 from media_assets.model.assets import model_assets
+from media_assets.publish.assets import publish_assets
 from media_assets.quality.checks import QualitySettings, quality_checks
 from media_assets.resources import DataLake, ImdbSource, ModelSettings
 from media_assets.schedules import imdb_daily_schedule
@@ -33,11 +35,11 @@ def quality_settings_from_env() -> QualitySettings:
 data_lake = DataLake(root=env_or_default("MEDIA_ASSETS_DATA_DIR", "data"))
 
 defs = dg.Definitions(
-    assets=[*raw_assets, *clean_assets, *model_assets, *kpi_assets, *enrichment_assets],
+    assets=[*raw_assets, *clean_assets, *model_assets, *publish_assets, *kpi_assets, *enrichment_assets],
     asset_checks=[*raw_freshness_checks, *quality_checks],
     jobs=[imdb_daily],
     schedules=[imdb_daily_schedule],
-    sensors=[imdb_release_sensor, raw_freshness_sensor],
+    sensors=[imdb_release_sensor, history_rebuild_sensor, raw_freshness_sensor],
     # Set once here, so runs launched from the UI are limited like the daily job's.
     executor=imdb_executor,
     resources={

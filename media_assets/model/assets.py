@@ -1,9 +1,10 @@
-"""Model layer: the Kimball star schema of each snapshot day, as Parquet tables, and the DuckDB warehouse over them.
+"""Model layer: the Kimball star schema of each snapshot day, as Parquet tables in the staging area.
 
 The transforms live in `media_assets.model.transforms`; these assets wire them to the cleaned tables and record
 what each step kept and removed.
 """
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,9 +13,8 @@ import polars as pl
 
 from media_assets.jobs import CRITICAL_PATH_OP_TAGS
 from media_assets.model import transforms
-from media_assets.model.transforms import MODEL_TABLES
-from media_assets.model.warehouse import build_warehouse, latest_complete_partition
 from media_assets.partitions import daily_partitions, partition_date
+from media_assets.publish.state import CHAIN_TABLE, PREDECESSOR_SHA256_KEY, PublishedDay
 from media_assets.resources import DataLake, ModelSettings
 
 MODEL_GROUP = "model"
@@ -23,18 +23,12 @@ MODEL_TAGS = {"layer": "model"}
 
 
 def _previous_day(asset_name: str) -> dg.AssetIn:
-    """The asset's own partition of the day before; None on the first day or after a gap."""
+    """The asset's own partition of the day before, for lineage and backfill order only: nothing is loaded (the
+    build reads its predecessor, the latest earlier *published* day, from the published state)."""
     return dg.AssetIn(
         key=asset_name,
         partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1),
-        metadata={"allow_missing_partitions": True},
-    )
-
-
-def _warn_bootstrap(context: dg.AssetExecutionContext, asset_name: str) -> None:
-    context.log.warning(
-        f"{asset_name} {context.partition_key}: no {asset_name} for the day before (first day or a gap); "
-        "bootstrapping from this day's snapshot alone"
+        dagster_type=dg.Nothing,
     )
 
 
@@ -57,23 +51,32 @@ def _model_out(description: str) -> dg.AssetOut:
 def _dim_title(
     context: dg.AssetExecutionContext,
     clean_title_basics: pl.LazyFrame,
-    previous_dim_title: pl.LazyFrame | None,
+    predecessor: PublishedDay | None,
     model_settings: ModelSettings,
 ) -> dg.Output:
     type_counts = transforms.title_type_counts(clean_title_basics)
     build = transforms.build_dim_title(
         transforms.scope_titles(clean_title_basics, model_settings.title_types),
-        previous_dim_title,
+        pl.scan_parquet(predecessor.tables[CHAIN_TABLE]) if predecessor else None,
         partition_date(context.partition_key),
     )
-    if previous_dim_title is None:
-        _warn_bootstrap(context, "dim_title")
+    if predecessor is None:
+        context.log.info(
+            f"dim_title {context.partition_key}: no earlier day is published, so this day starts the history "
+            "(expected on the first day)"
+        )
+    elif predecessor.snapshot_date != partition_date(context.partition_key) - dt.timedelta(days=1):
+        context.log.warning(
+            f"dim_title {context.partition_key}: the day before is not published; carrying the history forward "
+            f"from {predecessor.snapshot_date}, the latest earlier published day"
+        )
     removed_types = {t: n for t, n in sorted(type_counts.items()) if t not in model_settings.title_types}
     return dg.Output(
         build.table,
         output_name="dim_title",
         metadata={
-            "bootstrapped": previous_dim_title is None,
+            "predecessor_day": predecessor.snapshot_date.isoformat() if predecessor else "none (first day)",
+            PREDECESSOR_SHA256_KEY: predecessor.dim_title_sha256 if predecessor else "",
             "titles_in": sum(type_counts.values()),
             "removed_by_title_type": sum(removed_types.values()),
             "removed_title_types": dg.MetadataValue.json(removed_types),
@@ -89,22 +92,12 @@ def _dim_title(
     )
 
 
-def _dim_genre(
-    context: dg.AssetExecutionContext, current: pl.LazyFrame, previous_dim_genre: pl.LazyFrame | None
-) -> dg.Output:
-    build = transforms.build_dim_genre(current, previous_dim_genre)
-    if previous_dim_genre is None:
-        _warn_bootstrap(context, "dim_genre")
+def _dim_genre() -> dg.Output:
+    table = transforms.build_dim_genre()
     return dg.Output(
-        build.table,
+        table,
         output_name="dim_genre",
-        metadata={
-            "bootstrapped": previous_dim_genre is None,
-            "genres": build.table.height,
-            "genres_added": len(build.added),
-            "added_genres": dg.MetadataValue.json(build.added),
-            "genre_groups": dg.MetadataValue.json(transforms.GENRE_GROUPS),
-        },
+        metadata={"genres": table.height, "genre_groups": dg.MetadataValue.json(transforms.GENRE_GROUPS)},
     )
 
 
@@ -144,15 +137,16 @@ def _dim_date(dim_title: pl.LazyFrame) -> dg.Output:
     outs={
         "dim_title": _model_out(
             "Title dimension, SCD type 2: one row per version of each title of the configured types.\n\n"
-            "Built from the day's cleaned titles and the previous day's dim_title: a changed attribute closes the "
-            "current version (valid_to = the day) and opens a new one with a new title_sk; a title gone from the "
-            "snapshot (or re-typed out of scope) is closed; unchanged titles keep their version. The first day (or "
-            "the day after a gap) bootstraps. title_id is the durable key, title_sk the version's surrogate key; "
-            "is_current marks the versions valid on the day."
+            "Built from the day's cleaned titles and the dim_title of the latest earlier *published* day (its "
+            "predecessor, recorded as `predecessor_day`; after a missed day that is the day before the gap): a "
+            "changed attribute closes the current version (valid_to = the day) and opens a new one; a title gone "
+            "from the snapshot (or re-typed out of scope) is closed; unchanged titles keep their version. "
+            "title_id is the durable key; title_sk = title_id * 10^8 + valid_from as yyyymmdd names one version "
+            "forever; is_current marks the versions valid on the day."
         ),
         "dim_genre": _model_out(
-            "Genre dimension: every genre of the scoped titles so far. genre_id is stable across days (a new genre "
-            "is appended after the largest id; none is renumbered or dropped). is_fiction is false for Documentary, "
+            "Genre dimension: IMDb's 28 genres. genre_id is fixed in code (IMDb's vocabulary, alphabetical; a "
+            "genre IMDb adds later is appended), so it never changes meaning. is_fiction is false for Documentary, "
             "Biography, News, Reality-TV, Talk-Show, Game-Show and Sport; genre_group is one of Drama, Comedy, "
             "Action-Adventure, Thriller-Horror, Family, Factual, Other."
         ),
@@ -168,11 +162,10 @@ def _dim_date(dim_title: pl.LazyFrame) -> dg.Output:
     ins={
         "clean_title_basics": dg.AssetIn("clean_title_basics"),
         "previous_dim_title": _previous_day("dim_title"),
-        "previous_dim_genre": _previous_day("dim_genre"),
     },
     internal_asset_deps={
         "dim_title": {dg.AssetKey("clean_title_basics"), dg.AssetKey("dim_title")},
-        "dim_genre": {dg.AssetKey("dim_title"), dg.AssetKey("dim_genre")},
+        "dim_genre": set(),
         "title_genre_bridge": {dg.AssetKey("dim_title"), dg.AssetKey("dim_genre")},
         "dim_date": {dg.AssetKey("dim_title")},
     },
@@ -181,18 +174,20 @@ def _dim_date(dim_title: pl.LazyFrame) -> dg.Output:
 def title_dimensions(
     context: dg.AssetExecutionContext,
     clean_title_basics: pl.LazyFrame,
-    previous_dim_title: pl.LazyFrame | None,
-    previous_dim_genre: pl.LazyFrame | None,
+    data_lake: DataLake,
     model_settings: ModelSettings,
 ) -> Iterator[dg.Output]:
     """dim_title and the small tables drawn from it (dim_genre, title_genre_bridge, dim_date), built in one step:
     each is a Dagster round trip of its own otherwise (~0.4 CPU-s of step start and event log, more than the
     work on the smaller ones)."""
-    dim_title = _dim_title(context, clean_title_basics, previous_dim_title, model_settings)
+    published = data_lake.published
+    published.check_layout()
+    predecessor = published.latest_before(partition_date(context.partition_key))
+    dim_title = _dim_title(context, clean_title_basics, predecessor, model_settings)
     yield dim_title
     dim_title_table = dim_title.value.lazy()
     current = transforms.current_titles(dim_title_table)
-    dim_genre = _dim_genre(context, current, previous_dim_genre)
+    dim_genre = _dim_genre()
     yield dim_genre
     yield _title_genre_bridge(current, dim_genre.value)
     yield _dim_date(dim_title_table)
@@ -310,40 +305,4 @@ def dim_person(
     return build.table
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    group_name=MODEL_GROUP,
-    kinds={"duckdb"},
-    owners=["team:data-engineering"],
-    tags=MODEL_TAGS,
-    deps=list(MODEL_TABLES),
-)
-def warehouse(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
-    """DuckDB warehouse (<data dir>/warehouse.duckdb): one view per star-schema table over the Parquet files of
-    the latest partition that has all of them, so analysts can query at once, e.g.
-    `duckdb data/warehouse.duckdb -c "SELECT * FROM dim_genre"`. The table warehouse_info says which files the
-    views read. Rebuilt atomically (temporary file, then rename)."""
-    keys_by_table = {
-        table: {path.stem for path in data_lake.table_path(table, "*").parent.glob("*.parquet")}
-        for table in MODEL_TABLES
-    }
-    latest = latest_complete_partition(keys_by_table)
-    if latest is None:
-        raise FileNotFoundError(
-            f"warehouse: no partition has all of {', '.join(MODEL_TABLES)} under {data_lake.tables_dir}"
-        )
-    if latest != context.partition_key:
-        context.log.info(f"warehouse {context.partition_key}: pointing at {latest}, the latest complete partition")
-    table_paths = {table: data_lake.table_path(table, latest) for table in MODEL_TABLES}
-    row_counts = build_warehouse(data_lake.warehouse_path, table_paths, latest)
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(data_lake.warehouse_path)),
-            "partition_read": latest,
-            "row_counts": dg.MetadataValue.json(row_counts),
-            "views": dg.MetadataValue.json(list(MODEL_TABLES)),
-        }
-    )
-
-
-model_assets = [title_dimensions, fact_ratings, fact_cast_crew, dim_person, warehouse]
+model_assets = [title_dimensions, fact_ratings, fact_cast_crew, dim_person]

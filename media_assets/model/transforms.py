@@ -5,13 +5,15 @@ rated titles when `ModelSettings.facts_rated_only` is set. `dim_title` applies t
 table takes its titles from the current versions of `dim_title`, so the scope is defined in one place.
 
 Keys:
-- `title_sk`: one per `dim_title` version, dense integers; new versions of a day are numbered after the previous
-  day's largest `title_sk`, in `title_id` order, so rebuilding a day from the same previous day gives the same keys.
+- `title_sk` = `title_id` * 10^8 + the version's `valid_from` as yyyymmdd: derived from the version itself, so it
+  names one version forever, whatever the order days are built in, gaps, backfills and rebuilds included (a
+  version is a title's state from a day on, and archived snapshots never change). (IMDb title ids are below 10^9.)
 - `rating_id` = snapshot day as yyyymmdd * 10^9 + `title_id`: unique across daily snapshots, decodable, and the
   same on every rebuild. (IMDb title ids are below 10^9.)
 - `credit_id` = `title_id` * 10^4 + `ordering`: IMDb's own key of a credit (title, ordering), packed into one
   integer. (IMDb orderings are small, well below 10^4.)
-- `genre_id`: stable across snapshots; a genre first seen on a day is appended after the largest id so far.
+- `genre_id`: the genre's position in IMDb's vocabulary (`IMDB_GENRES`), fixed in code: it never changes
+  meaning (tokens outside the vocabulary are nulled by the clean layer and judged by the audit).
 """
 
 import datetime as dt
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from media_assets.clean.schemas import CLEAN_NAME_BASICS_SCHEMA
+from media_assets.sources.imdb_files import IMDB_GENRES
 
 MODEL_TABLES = (
     "dim_title",
@@ -95,6 +98,7 @@ BAYES_M_QUANTILE = 0.25
 day, i.e. DuckDB's `quantile_cont(num_votes, 0.25)`."""
 
 RATING_ID_DAY_FACTOR = 1_000_000_000
+TITLE_SK_DAY_FACTOR = 100_000_000
 CREDIT_ID_TITLE_FACTOR = 10_000
 
 _TODAY_SUFFIX = "_today"
@@ -144,6 +148,12 @@ class DimTitleBuild:
         return self.inserted + self.changed
 
 
+def title_sk_of(title_id: pl.Expr, valid_from: dt.date) -> pl.Expr:
+    """The surrogate key of the version of a title valid from `valid_from` (see the module)."""
+    day_number = int(valid_from.strftime("%Y%m%d"))
+    return (title_id.cast(pl.Int64) * TITLE_SK_DAY_FACTOR + day_number).alias("title_sk")
+
+
 def _row_hash() -> pl.Expr:
     # polars' hash is stable for a polars version (fixed seeds), not across versions: it is therefore recomputed
     # for every row on each build, and the change detection compares two hashes computed in the same run.
@@ -167,11 +177,7 @@ def build_dim_title(
         previous = DIM_TITLE_SCHEMA.to_frame().lazy()
     previous = previous.select(columns).with_columns(_row_hash())
 
-    bounds = previous.select(max_title_sk=pl.col("title_sk").max(), last_valid_from=pl.col("valid_from").max()).collect(
-        engine="streaming"
-    )
-    max_title_sk = bounds["max_title_sk"].item() or 0
-    last_valid_from = bounds["last_valid_from"].item()
+    last_valid_from = previous.select(pl.col("valid_from").max()).collect(engine="streaming").item()
     if last_valid_from is not None and last_valid_from >= snapshot_date:
         raise ValueError(
             f"dim_title for {snapshot_date}: the previous dim_title has versions valid from {last_valid_from}, "
@@ -211,7 +217,7 @@ def build_dim_title(
         matched.filter(pl.col("change").is_in([_INSERTED, _CHANGED]))
         .sort("title_id")
         .select(
-            pl.lit(max_title_sk, pl.Int64).add(pl.int_range(1, pl.len() + 1, dtype=pl.Int64)).alias("title_sk"),
+            title_sk_of(pl.col("title_id"), snapshot_date),
             "title_id",
             *[
                 pl.col(f"{name}{_TODAY_SUFFIX}").alias(name)
@@ -252,71 +258,29 @@ def _genre_group() -> pl.Expr:
     return group.alias("genre_group")
 
 
-@dataclass(frozen=True)
-class DimGenreBuild:
-    """A day's `dim_genre` and the genres it added."""
-
-    table: pl.DataFrame
-    added: list[str]
-    """Genres first seen this day, in the order their ids were given."""
-
-
-def build_dim_genre(current: pl.LazyFrame, previous: pl.LazyFrame | None) -> DimGenreBuild:
-    """`dim_genre`: every genre of the scoped titles so far, with ids stable across snapshots.
-
-    The previous day's genres keep their ids (and stay, even if no title has them any more); genres first seen
-    today get the next ids, in alphabetical order. `is_fiction` is false for Documentary, Biography, News,
-    Reality-TV, Talk-Show, Game-Show and Sport; `genre_group` follows `GENRE_GROUPS`. With no previous table, ids
-    start at 1 in alphabetical order.
-    """
-    known = (
-        previous.select("genre_id", "genre_name").collect(engine="streaming")
-        if previous is not None
-        else DIM_GENRE_SCHEMA.to_frame().select("genre_id", "genre_name")
-    )
-    max_genre_id = known["genre_id"].max() or 0
-    added = (
-        current.select(pl.col("genres").explode().alias("genre_name"))
-        .drop_nulls()
-        .unique()
-        .join(known.lazy(), on="genre_name", how="anti")
-        .sort("genre_name")
-        .select(
-            genre_id=pl.lit(max_genre_id, pl.Int64).add(pl.int_range(1, pl.len() + 1, dtype=pl.Int64)),
-            genre_name="genre_name",
-        )
-        .collect(engine="streaming")
-    )
-    table = (
-        pl.concat([known, added])
+def build_dim_genre() -> pl.DataFrame:
+    """`dim_genre`: IMDb's genre vocabulary, `genre_id` its position in `IMDB_GENRES` (fixed in code, so an id
+    never changes meaning; a genre IMDb adds later is appended there). `is_fiction` is false for Documentary,
+    Biography, News, Reality-TV, Talk-Show, Game-Show and Sport; `genre_group` follows `GENRE_GROUPS`."""
+    return (
+        pl.DataFrame({"genre_id": range(1, len(IMDB_GENRES) + 1), "genre_name": IMDB_GENRES})
         .with_columns(is_fiction=~pl.col("genre_name").is_in(list(NON_FICTION_GENRES)), genre_group=_genre_group())
         .cast(dict(DIM_GENRE_SCHEMA))
-        .sort("genre_id")
     )
-    return DimGenreBuild(table=table, added=added["genre_name"].to_list())
 
 
 def build_title_genre_bridge(current: pl.LazyFrame, dim_genre: pl.LazyFrame) -> pl.DataFrame:
     """`title_genre_bridge`: one row per (title, genre) of the current titles, `weighting_factor` = 1 / the title's
-    number of distinct genres (so a title's factors sum to 1). Titles without genres have no rows."""
-    bridge = (
+    number of distinct genres (so a title's factors sum to 1). Titles without genres have no rows; a genre outside
+    dim_genre (which the clean layer nulls, and the audit counts) has none either."""
+    return (
         current.select("title_id", pl.col("genres").list.unique().alias("genre_name"))
         .explode("genre_name")
-        .drop_nulls("genre_name")
-        .join(dim_genre.select("genre_name", "genre_id"), on="genre_name", how="left")
-        .select(
-            "title_id",
-            "genre_id",
-            "genre_name",
-            weighting_factor=pl.lit(1.0) / pl.len().over("title_id"),
-        )
+        .join(dim_genre.select("genre_name", "genre_id"), on="genre_name", how="inner")
+        .select("title_id", "genre_id", weighting_factor=pl.lit(1.0) / pl.len().over("title_id"))
         .sort("title_id", "genre_id")
         .collect(engine="streaming")
     )
-    unknown = bridge.filter(pl.col("genre_id").is_null())["genre_name"].unique().sort()
-    if len(unknown):
-        raise ValueError(f"title_genre_bridge: genres {unknown.to_list()} of current titles are not in dim_genre")
-    return bridge.drop("genre_name")
 
 
 # --- dim_date ----------------------------------------------------------------------------------------------------
@@ -429,7 +393,9 @@ def build_fact_ratings(
     """`fact_ratings`, the daily periodic snapshot of the ratings of the scoped titles.
 
     bayesian_weighted_rating = v/(v+m)*R + m/(v+m)*C, with v = num_votes, R = average_rating and m, C from
-    `rating_statistics` of the same day.
+    `rating_statistics` of the same day. A weighted mean of two values in [1, 10] lies in [1, 10]: it is clipped
+    there so that rounding cannot carry it out (10.000000000000002 for a 10.0 rating). With neither votes nor a
+    vote threshold (v + m = 0) nothing weighs R, and the rating is C.
     """
     v, r = pl.col("num_votes"), pl.col("average_rating")
     m, c = pl.lit(stats.m, pl.Float64), pl.lit(stats.c, pl.Float64)
@@ -441,7 +407,9 @@ def build_fact_ratings(
         title_sk="title_sk",
         average_rating="average_rating",
         num_votes="num_votes",
-        bayesian_weighted_rating=v / (v + m) * r + m / (v + m) * c,
+        bayesian_weighted_rating=pl.when(v + m > 0)
+        .then((v / (v + m) * r + m / (v + m) * c).clip(MIN_RATING, MAX_RATING))
+        .otherwise(c),
         vote_tier=vote_tier(medium_votes_from, high_votes_from),
         rating_bucket=rating_bucket(),
     )
@@ -467,7 +435,8 @@ def _fact_titles(titles: pl.DataFrame, rated_only: bool) -> pl.LazyFrame:
 def build_fact_cast_crew(principals: pl.LazyFrame, titles: pl.DataFrame, rated_only: bool) -> pl.LazyFrame:
     """`fact_cast_crew`: the credits of `titles` (from `credit_titles`; only the rated ones when `rated_only`).
     The semi-join comes first, so the wide columns of the other credits are never materialized."""
-    return principals.join(_fact_titles(titles, rated_only), on="title_id", how="semi").select(
+    # The credits' own order (the clean table's, i.e. the file's) is kept, so every rebuild writes the same bytes.
+    return principals.join(_fact_titles(titles, rated_only), on="title_id", how="semi", maintain_order="left").select(
         credit_id=pl.col("title_id") * CREDIT_ID_TITLE_FACTOR + pl.col("ordering"),
         title_id="title_id",
         person_id="person_id",
@@ -564,8 +533,17 @@ def build_dim_person(names: pl.LazyFrame, credited_person_ids: pl.LazyFrame, cur
         .select("person_id")
     )
     keep = pl.concat([credited.lazy(), known_for]).unique().collect(engine="streaming")
-    inferred = credited.lazy().join(names.select("person_id"), on="person_id", how="anti").collect(engine="streaming")
-    known = names.join(keep.lazy(), on="person_id", how="semi").with_columns(is_inferred=pl.lit(False))
+    inferred = (
+        credited.lazy()
+        .join(names.select("person_id"), on="person_id", how="anti")
+        .sort("person_id")
+        .collect(engine="streaming")
+    )
+    # Rows in a defined order, so every rebuild writes the same bytes: name.basics' order (the file's), then the
+    # inferred people by id.
+    known = names.join(keep.lazy(), on="person_id", how="semi", maintain_order="left").with_columns(
+        is_inferred=pl.lit(False)
+    )
     inferred_rows = inferred.lazy().select(
         "person_id",
         nconst=pl.format("nm{}", pl.col("person_id").cast(pl.String).str.zfill(7)),

@@ -37,6 +37,12 @@ MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = 1
 CHAIN_TABLE = "dim_title"
 """The table a day's build carries forward from its predecessor."""
+PREDECESSOR_SHA256_KEY = "predecessor_dim_title_sha256"
+"""Materialization metadata of dim_title: the sha256 of the predecessor's dim_title the build read ("" for none)."""
+
+
+class LegacyDataDirError(RuntimeError):
+    """A data directory written by a version of media_assets from before the published state."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,19 @@ class PublishedState:
         self.root = self.data_root / "published"
 
     # --- reading ---------------------------------------------------------------------------------------------
+
+    def check_layout(self) -> None:
+        """Refuse a data directory whose model tables were written before the published state existed: its
+        `title_sk` and `genre_id` values mean something else, and nothing says which of its days passed their
+        gates, so reading it as history would misread it."""
+        legacy_tables = self.data_root / "tables" / CHAIN_TABLE
+        if not self.root.exists() and legacy_tables.is_dir() and any(legacy_tables.glob("*.parquet")):
+            raise LegacyDataDirError(
+                f"{self.data_root} was written by an earlier version of media_assets (model tables under "
+                f"{legacy_tables}, no published/ folder). Run `python -m media_assets.admin migrate "
+                f"--data-dir {self.data_root}` to set its derived tables aside (the raw archive is kept), then "
+                "rebuild its days in order with `python -m media_assets.admin rebuild-archive`."
+            )
 
     def manifest_path(self, snapshot_date: dt.date) -> Path:
         return self.root / snapshot_date.isoformat() / MANIFEST_FILE
@@ -174,9 +193,7 @@ class PublishedState:
                 reason = f"built from {expected.snapshot_date}, which is out of date itself"
             if reason:
                 result.append(
-                    OutOfDateDay(
-                        day, published.predecessor, expected.snapshot_date if expected else None, reason
-                    )
+                    OutOfDateDay(day, published.predecessor, expected.snapshot_date if expected else None, reason)
                 )
             previous, previous_out_of_date = published, reason is not None
         return result
