@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from media_assets.model.assets import title_dimensions
-from media_assets.model.transforms import DIM_TITLE_SCHEMA, build_dim_title, scope_titles
+from media_assets.model.transforms import DIM_TITLE_SCHEMA, TRACKED_TITLE_ATTRIBUTES, build_dim_title, scope_titles
 from media_assets.resources import ModelSettings
 from media_assets_tests.test_model import DAY_1, DAY_2, DAY_3, clean_frame, materialize_model
 
@@ -50,45 +50,51 @@ SNAPSHOTS = {
 }
 
 
-def version(title_sk: int, attributes: dict, valid_from: dt.date, valid_to: dt.date | None = None) -> dict:
+def sk(title_id: int, valid_from: dt.date) -> int:
+    """title_sk as documented: title_id * 10^8 + valid_from as yyyymmdd."""
+    return title_id * 100_000_000 + valid_from.year * 10_000 + valid_from.month * 100 + valid_from.day
+
+
+def version(attributes: dict, valid_from: dt.date, valid_to: dt.date | None = None) -> dict:
     current = valid_to is None
+    title_sk = sk(attributes["title_id"], valid_from)
     return {"title_sk": title_sk, **attributes, "valid_from": valid_from, "valid_to": valid_to, "is_current": current}
 
 
 EXPECTED = {
-    # bootstrap: title_sk in title_id order; the episode is out of scope
+    # the first day: every title in scope gets its first version; the episode is out of scope
     DAY_1: [
-        version(1, A, D1),
-        version(2, B_OLD, D1),
-        version(3, C, D1),
-        version(4, D_SERIES, D1),
-        version(5, G_OLD, D1),
-        version(6, H_OLD, D1),
+        version(A, D1),
+        version(B_OLD, D1),
+        version(C, D1),
+        version(D_SERIES, D1),
+        version(G_OLD, D1),
+        version(H_OLD, D1),
     ],
-    # B renamed: old version closed, new one numbered after the maximum (6); C and the re-typed D closed; E new
+    # B renamed: old version closed, new one from day 2; C and the re-typed D closed; E new
     DAY_2: [
-        version(1, A, D1),
-        version(2, B_OLD, D1, D2),
-        version(7, B_NEW, D2),
-        version(3, C, D1, D2),
-        version(4, D_SERIES, D1, D2),
-        version(8, E, D2),
-        version(5, G_OLD, D1),
-        version(6, H_OLD, D1),
+        version(A, D1),
+        version(B_OLD, D1, D2),
+        version(B_NEW, D2),
+        version(C, D1, D2),
+        version(D_SERIES, D1, D2),
+        version(E, D2),
+        version(G_OLD, D1),
+        version(H_OLD, D1),
     ],
     # C back with a new version; G and H changed; D stays closed (still an episode)
     DAY_3: [
-        version(1, A, D1),
-        version(2, B_OLD, D1, D2),
-        version(7, B_NEW, D2),
-        version(3, C, D1, D2),
-        version(9, C, D3),
-        version(4, D_SERIES, D1, D2),
-        version(8, E, D2),
-        version(5, G_OLD, D1, D3),
-        version(10, G_NEW, D3),
-        version(6, H_OLD, D1, D3),
-        version(11, H_NEW, D3),
+        version(A, D1),
+        version(B_OLD, D1, D2),
+        version(B_NEW, D2),
+        version(C, D1, D2),
+        version(C, D3),
+        version(D_SERIES, D1, D2),
+        version(E, D2),
+        version(G_OLD, D1, D3),
+        version(G_NEW, D3),
+        version(H_OLD, D1, D3),
+        version(H_NEW, D3),
     ],
 }
 EXPECTED_COUNTS = {  # inserted, reopened, changed, closed, unchanged
@@ -131,10 +137,10 @@ def test_dim_title_rows_after_each_day(partition_key):
 def test_row_hash_follows_the_tracked_attributes():
     table = build_days()[DAY_3]
     hashes = {row["title_sk"]: row["row_hash"] for row in table.iter_rows(named=True)}
-    assert hashes[3] == hashes[9]  # C closed then back unchanged
-    assert hashes[2] != hashes[7]  # B renamed
-    assert hashes[5] != hashes[10]  # G gained a genre
-    assert hashes[6] != hashes[11]  # H ended
+    assert hashes[sk(3, D1)] == hashes[sk(3, D3)]  # C closed then back unchanged
+    assert hashes[sk(2, D1)] != hashes[sk(2, D2)]  # B renamed
+    assert hashes[sk(7, D1)] != hashes[sk(7, D3)]  # G gained a genre
+    assert hashes[sk(8, D1)] != hashes[sk(8, D3)]  # H ended
     assert len(set(hashes.values())) == len(hashes) - 1
 
 
@@ -166,7 +172,7 @@ def test_dagster_asset_chains_days_and_rematerializes_idempotently(tmp_path):
         metadata = run.metadata["dim_title"][key]
         counts = tuple(metadata[f"scd2_{name}"] for name in ("inserted", "reopened", "changed", "closed", "unchanged"))
         assert counts == EXPECTED_COUNTS[key]
-        assert metadata["bootstrapped"] is (key == DAY_1)
+        assert metadata["predecessor_day"] == {DAY_1: "none (first day)", DAY_2: DAY_1, DAY_3: DAY_2}[key]
     assert run.metadata["dim_title"][DAY_2]["removed_title_types"] == {"tvEpisode": 2}
 
     day_2 = run.table("dim_title", DAY_2)
@@ -177,12 +183,30 @@ def test_dagster_asset_chains_days_and_rematerializes_idempotently(tmp_path):
     }
 
 
-def test_dagster_asset_bootstraps_after_a_gap(tmp_path):
+def test_a_missed_day_carries_the_history_over_from_the_latest_published_day(tmp_path):
     snapshots = clean_snapshots()
     run = materialize_model(tmp_path, snapshots, [title_dimensions], [DAY_1, DAY_3])
-    assert run.metadata["dim_title"][DAY_3]["bootstrapped"] is True
-    # every day-3 title in scope gets a first version valid from day 3
-    day_3 = run.table("dim_title", DAY_3)
-    assert day_3["title_id"].to_list() == [1, 2, 3, 5, 7, 8]
-    assert day_3["valid_from"].unique().to_list() == [D3]
-    assert day_3["title_sk"].to_list() == [1, 2, 3, 4, 5, 6]
+    assert run.metadata["dim_title"][DAY_3]["predecessor_day"] == DAY_1
+    day_1, day_3 = run.table("dim_title", DAY_1), run.table("dim_title", DAY_3)
+    # every version of day 1 is still there under the same key, with the same attributes
+    attributes = ["title_sk", "title_id", *TRACKED_TITLE_ATTRIBUTES, "valid_from"]
+    assert day_1.select(attributes).join(day_3.select(attributes), on=attributes, how="anti", nulls_equal=True).is_empty()
+    # what changed between day 1 and day 3 is dated day 3 (day 2 was never seen): B renamed, C unchanged,
+    # D re-typed out of scope and closed, E new, G and H changed
+    assert day_3.select(COLUMNS_BUT_HASH).equals(
+        pl.DataFrame(
+            [
+                version(A, D1),
+                version(B_OLD, D1, D3),
+                version(B_NEW, D3),
+                version(C, D1),
+                version(D_SERIES, D1, D3),
+                version(E, D3),
+                version(G_OLD, D1, D3),
+                version(G_NEW, D3),
+                version(H_OLD, D1, D3),
+                version(H_NEW, D3),
+            ],
+            schema={n: DIM_TITLE_SCHEMA[n] for n in COLUMNS_BUT_HASH},
+        )
+    )
