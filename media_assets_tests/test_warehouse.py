@@ -1,42 +1,78 @@
-"""The DuckDB warehouse: views over the latest partition's Parquet files, rebuilt atomically, and the README query."""
+"""The DuckDB warehouse over every published day: history, the views for the common questions, the README query,
+incremental updates, a withdrawn day, and a data directory that moved."""
 
-from pathlib import Path
+import datetime as dt
+import shutil
 
 import duckdb
 import polars as pl
 import pytest
 
-from media_assets.model.warehouse import (
-    MODEL_TABLES,
-    TOP_MOVIES_QUERY,
-    WAREHOUSE_INFO_TABLE,
-    build_warehouse,
-    latest_complete_partition,
-)
+from media_assets.model.transforms import MODEL_TABLES
+from media_assets.publish.warehouse import TOP_MOVIES_QUERY, WAREHOUSE_DAYS_TABLE, sync_warehouse
+from media_assets.resources import DataLake
 from media_assets_tests.test_model import DAY_1, DAY_2, model_run, snapshots  # noqa: F401 (fixtures)
 
 
+@pytest.fixture(scope="module")
+def synced(model_run):  # noqa: F811
+    row_counts = sync_warehouse(model_run.data_lake.warehouse_path, model_run.data_lake.published)
+    return model_run, row_counts
+
+
 @pytest.fixture
-def warehouse(model_run):  # noqa: F811
+def warehouse(synced):
+    model_run, _ = synced
     connection = duckdb.connect(str(model_run.data_lake.warehouse_path), read_only=True)
     yield connection
     connection.close()
 
 
-def test_views_read_the_latest_partition_by_absolute_path(model_run, warehouse):  # noqa: F811
-    views = dict(warehouse.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall())
-    assert set(views) == set(MODEL_TABLES)
+def published_table(model_run, table: str, day: str) -> pl.DataFrame:  # noqa: F811
+    return pl.read_parquet(model_run.data_lake.published.get(dt.date.fromisoformat(day)).tables[table])
+
+
+def test_fact_ratings_hold_every_published_day_and_the_rest_the_newest(synced, warehouse):
+    model_run, row_counts = synced
+    per_day = dict(warehouse.execute("SELECT snapshot_date, count(*) FROM fact_ratings GROUP BY 1").fetchall())
+    assert {day.isoformat(): n for day, n in per_day.items()} == {
+        day: published_table(model_run, "fact_ratings", day).height for day in (DAY_1, DAY_2)
+    }
     for table in MODEL_TABLES:
-        path = model_run.path(table, DAY_2)
-        assert Path(path).is_absolute() and f"'{path}'" in views[table]
-        (count,) = warehouse.execute(f"SELECT count(*) FROM {table}").fetchone()
-        assert count == pl.scan_parquet(path).select(pl.len()).collect().item() > 0
-    info = warehouse.execute(f"SELECT table_name, partition_key, parquet_path FROM {WAREHOUSE_INFO_TABLE}").fetchall()
-    assert sorted(info) == sorted((t, DAY_2, model_run.path(t, DAY_2)) for t in MODEL_TABLES)
-    assert [model_run.metadata["warehouse"][key]["partition_read"] for key in (DAY_1, DAY_2)] == [DAY_1, DAY_2]
+        if table != "fact_ratings":
+            assert row_counts[table] == published_table(model_run, table, DAY_2).height, table
+    # dim_title's rows are the whole history: day 1's versions included, by key
+    day_1_keys = set(published_table(model_run, "dim_title", DAY_1)["title_sk"])
+    warehouse_keys = {key for (key,) in warehouse.execute("SELECT title_sk FROM dim_title").fetchall()}
+    assert day_1_keys <= warehouse_keys
 
 
-def test_readme_query_returns_the_top_movies_computed_from_the_cleaned_tables(model_run, warehouse):  # noqa: F811
+def test_catalogue_on_a_day_is_that_days_current_titles(synced, warehouse):
+    model_run, _ = synced
+    for day in (DAY_1, DAY_2):
+        expected = set(published_table(model_run, "dim_title", day).filter("is_current")["title_sk"])
+        rows = warehouse.execute("SELECT title_sk FROM catalogue_on(?::DATE)", [day]).fetchall()
+        assert {key for (key,) in rows} == expected, day
+    assert expected != set(published_table(model_run, "dim_title", DAY_1).filter("is_current")["title_sk"])
+
+
+def test_a_titles_ratings_over_time_come_from_each_days_facts(synced, warehouse):
+    model_run, _ = synced
+    votes = {
+        day: dict(published_table(model_run, "fact_ratings", day).select("title_id", "num_votes").iter_rows())
+        for day in (DAY_1, DAY_2)
+    }
+    title_id = min(set(votes[DAY_1]) & set(votes[DAY_2]))
+    rows = warehouse.execute(
+        "SELECT snapshot_date, num_votes, tconst FROM title_ratings_history WHERE title_id = ? ORDER BY 1",
+        [title_id],
+    ).fetchall()
+    assert [(day.isoformat(), n) for day, n, _ in rows] == [(day, votes[day][title_id]) for day in (DAY_1, DAY_2)]
+    assert {tconst for *_, tconst in rows} == {f"tt{title_id:07d}"}
+
+
+def test_readme_query_returns_the_top_movies_computed_from_the_cleaned_tables(synced, warehouse):
+    model_run, _ = synced
     expected = duckdb.sql(
         f"""
         WITH movies AS (SELECT * FROM read_parquet('{model_run.path("clean_title_basics", DAY_2)}')
@@ -59,32 +95,34 @@ def test_readme_query_returns_the_top_movies_computed_from_the_cleaned_tables(mo
     assert [row[5] for row in rows] == pytest.approx([round(row[5], 3) for row in expected], abs=1e-9)
 
 
-def test_rebuild_replaces_the_file_atomically(tmp_path, model_run):  # noqa: F811
-    path = tmp_path / "warehouse.duckdb"
-    day_1 = {t: Path(model_run.path(t, DAY_1)) for t in MODEL_TABLES}
-    day_2 = {t: Path(model_run.path(t, DAY_2)) for t in MODEL_TABLES}
-    counts_1 = build_warehouse(path, day_1, DAY_1)
-    reader = duckdb.connect(str(path), read_only=True)
-    try:
-        counts_2 = build_warehouse(path, day_2, DAY_2)
-        # a reader that opened the old file keeps reading it whole; a new one sees the new warehouse
-        assert reader.execute(f"SELECT DISTINCT partition_key FROM {WAREHOUSE_INFO_TABLE}").fetchall() == [(DAY_1,)]
-        assert reader.execute("SELECT count(*) FROM dim_title").fetchone()[0] == counts_1["dim_title"]
-    finally:
-        reader.close()
-    with duckdb.connect(str(path), read_only=True) as fresh:
-        assert fresh.execute("SELECT count(*) FROM dim_title").fetchone()[0] == counts_2["dim_title"]
-    assert counts_2["dim_genre"] == counts_1["dim_genre"] + 1
+def test_updates_load_only_changed_days_and_drop_withdrawn_ones(tmp_path, model_run):  # noqa: F811
+    lake_root = tmp_path / "lake"
+    shutil.copytree(model_run.root, lake_root)
+    lake = DataLake(root=str(lake_root))
+    sync_warehouse(lake.warehouse_path, lake.published)
+    with duckdb.connect(str(lake.warehouse_path), read_only=True) as connection:
+        loaded = connection.execute(f"SELECT * FROM {WAREHOUSE_DAYS_TABLE} ORDER BY 1").fetchall()
+    assert [(day.isoformat(), generation) for day, generation in loaded] == [
+        (day, lake.published.get(dt.date.fromisoformat(day)).generation) for day in (DAY_1, DAY_2)
+    ]
 
-    # a failed build leaves the previous warehouse in place, and no temporary file behind
-    with pytest.raises(duckdb.Error):
-        build_warehouse(path, day_2 | {"dim_title": tmp_path / "missing.parquet"}, DAY_2)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["warehouse.duckdb"]
-    with duckdb.connect(str(path), read_only=True) as fresh:
-        assert fresh.execute(f"SELECT DISTINCT partition_key FROM {WAREHOUSE_INFO_TABLE}").fetchall() == [(DAY_2,)]
+    lake.published.unpublish(dt.date.fromisoformat(DAY_2), reason="test")
+    sync_warehouse(lake.warehouse_path, lake.published)
+    with duckdb.connect(str(lake.warehouse_path), read_only=True) as connection:
+        assert connection.execute("SELECT DISTINCT snapshot_date FROM fact_ratings").fetchall() == [
+            (dt.date.fromisoformat(DAY_1),)
+        ]
+        # the other tables are the newest *published* day's now: day 1's
+        assert connection.execute("SELECT count(*) FROM fact_cast_crew").fetchone()[0] == pl.read_parquet(
+            lake.published.get(dt.date.fromisoformat(DAY_1)).tables["fact_cast_crew"]
+        ).height
 
 
-def test_latest_complete_partition_skips_a_day_a_table_lacks():
-    keys = {"dim_title": {"2026-01-01", "2026-01-02", "2026-01-03"}, "fact_ratings": {"2026-01-01", "2026-01-02"}}
-    assert latest_complete_partition(keys) == "2026-01-02"
-    assert latest_complete_partition(keys | {"dim_genre": set()}) is None
+def test_the_warehouse_keeps_working_when_the_data_directory_moves(tmp_path, synced):
+    model_run, _ = synced
+    moved = tmp_path / "moved" / "warehouse.duckdb"
+    moved.parent.mkdir()
+    shutil.copy(model_run.data_lake.warehouse_path, moved)
+    with duckdb.connect(str(moved), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM title_ratings_history").fetchone()[0] > 0
+        assert len(connection.execute(TOP_MOVIES_QUERY).fetchall()) == 10
