@@ -190,7 +190,9 @@ def test_a_missed_day_carries_the_history_over_from_the_latest_published_day(tmp
     day_1, day_3 = run.table("dim_title", DAY_1), run.table("dim_title", DAY_3)
     # every version of day 1 is still there under the same key, with the same attributes
     attributes = ["title_sk", "title_id", *TRACKED_TITLE_ATTRIBUTES, "valid_from"]
-    assert day_1.select(attributes).join(day_3.select(attributes), on=attributes, how="anti", nulls_equal=True).is_empty()
+    assert (
+        day_1.select(attributes).join(day_3.select(attributes), on=attributes, how="anti", nulls_equal=True).is_empty()
+    )
     # what changed between day 1 and day 3 is dated day 3 (day 2 was never seen): B renamed, C unchanged,
     # D re-typed out of scope and closed, E new, G and H changed
     assert day_3.select(COLUMNS_BUT_HASH).equals(
