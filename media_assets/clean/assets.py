@@ -17,8 +17,8 @@ from media_assets.clean.transforms import (
     clean_title_ratings,
 )
 from media_assets.io_managers import Assumption, SideTable, TableWithSideTables
-from media_assets.jobs import CRITICAL_PATH_OP_TAGS, LONGEST_STEP_OP_TAGS
 from media_assets.partitions import daily_partitions, partition_date
+from media_assets.priorities import CRITICAL_PATH_OP_TAGS, LONGEST_STEP_OP_TAGS
 from media_assets.resources import DataLake
 from media_assets.sources import imdb_files
 from media_assets.sources.assets import raw_asset_key

@@ -11,9 +11,9 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from media_assets.jobs import CRITICAL_PATH_OP_TAGS
 from media_assets.model import transforms
 from media_assets.partitions import daily_partitions, partition_date
+from media_assets.priorities import CRITICAL_PATH_OP_TAGS
 from media_assets.publish.state import CHAIN_TABLE, PREDECESSOR_SHA256_KEY, PublishedDay
 from media_assets.resources import DataLake, ModelSettings
 

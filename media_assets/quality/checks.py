@@ -15,8 +15,8 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from media_assets.jobs import CRITICAL_PATH_OP_TAGS
 from media_assets.partitions import daily_partitions
+from media_assets.priorities import CRITICAL_PATH_OP_TAGS
 from media_assets.quality import gates
 from media_assets.quality.gates import GateResult
 
