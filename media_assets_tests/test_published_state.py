@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import multiprocessing
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -109,3 +110,32 @@ def test_a_day_without_manifest_is_not_published_and_an_unknown_format_is_refuse
     state.manifest_path(D1).write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="unknown manifest format 99"):
         state.get(D1)
+
+
+def test_the_chain_lease_makes_a_second_run_wait_until_the_first_publishes_or_finishes(tmp_path):
+    state = PublishedState(tmp_path)
+    finished: set[str] = set()
+    state.acquire_chain("run-a", run_finished=finished.__contains__)
+    state.acquire_chain("run-a", run_finished=finished.__contains__)  # re-entrant for the holder (a retried step)
+
+    waited_for = []
+    second = threading.Thread(
+        target=state.acquire_chain, args=("run-b", finished.__contains__, waited_for.append), daemon=True
+    )
+    second.start()
+    second.join(2.5)
+    assert second.is_alive() and waited_for == ["run-a"]  # run-a has neither published nor finished
+    state.release_chain("run-a")
+    second.join(5)
+    assert not second.is_alive()
+
+    # a holder that finished without publishing (failed gate, crash) does not block the next run
+    third = threading.Thread(target=state.acquire_chain, args=("run-c", finished.__contains__), daemon=True)
+    third.start()
+    third.join(2.5)
+    assert third.is_alive()
+    finished.add("run-b")
+    third.join(5)
+    assert not third.is_alive()
+    state.release_chain("run-b")  # not the holder any more: nothing happens
+    assert json.loads((state.root / "chain.lease").read_text()) == {"run_id": "run-c"}

@@ -130,6 +130,11 @@ def _dim_date(dim_title: pl.LazyFrame) -> dg.Output:
     )
 
 
+def _run_finished(instance: dg.DagsterInstance, run_id: str) -> bool:
+    run = instance.get_run_by_id(run_id)
+    return run is None or run.is_finished
+
+
 @dg.multi_asset(
     name="title_dimensions",
     partitions_def=daily_partitions,
@@ -182,6 +187,14 @@ def title_dimensions(
     work on the smaller ones)."""
     published = data_lake.published
     published.check_layout()
+    # Held until this run has published the day (or has finished otherwise): two runs never interleave the chain.
+    published.acquire_chain(
+        context.run.run_id,
+        run_finished=lambda run_id: _run_finished(context.instance, run_id),
+        waiting=lambda holder: context.log.info(
+            f"waiting for run {holder} to publish its day before reading the history"
+        ),
+    )
     predecessor = published.latest_before(partition_date(context.partition_key))
     dim_title = _dim_title(context, clean_title_basics, predecessor, model_settings)
     yield dim_title

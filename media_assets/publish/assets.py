@@ -167,6 +167,7 @@ def published_star_schema(
     partition_key = context.partition_key
     generation = generation_of(context.run)
     published = publish_day(context.instance, data_lake, partition_key, generation)
+    data_lake.published.release_chain(context.run.run_id)
     out_of_date = report_out_of_date(context.instance, data_lake.published, except_day=published.snapshot_date)
     own = next((day for day in data_lake.published.out_of_date() if day.snapshot_date == published.snapshot_date), None)
     if own:

@@ -7,6 +7,7 @@ paths) and audited there; only when every blocking gate passed (or an operator w
     published/<day>/manifest.json                  the day's published generation; renamed into place, so the
                                                    switch from one generation to the next is atomic
     published/.lock                                serializes every change of the published state (flock)
+    published/chain.lease                          the run now building the chain (see below)
 
 A day without `manifest.json` is not published. The generation is the id of the run (group) that staged the
 tables. Readers (the next day's SCD2 build, the warehouse, the KPIs) go through this module only. Paths in a
@@ -16,6 +17,10 @@ The SCD2 chain: a day is built from the latest earlier published day, its *prede
 manifest with the sha256 of the predecessor's `dim_title` (what the build read). A published day is *out of date*
 when that is no longer the latest earlier published day's `dim_title` (a backfill published a day in between, or
 the predecessor was rebuilt with other content or unpublished), or when its predecessor is out of date.
+
+Two runs never interleave the chain: a run takes the chain lease before it reads its predecessor and gives it back
+when it has published; another run waits meanwhile. A lease whose run has finished (failed at a gate, crashed,
+killed) is taken over, so a lost run never blocks the next one.
 """
 
 import contextlib
@@ -25,8 +30,9 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +40,8 @@ from typing import Any
 from media_assets.atomic_files import write_json_atomically
 
 MANIFEST_FILE = "manifest.json"
+LEASE_FILE = "chain.lease"
+LEASE_POLL_SECONDS = 1.0
 MANIFEST_FORMAT = 1
 CHAIN_TABLE = "dim_title"
 """The table a day's build carries forward from its predecessor."""
@@ -211,6 +219,31 @@ class PublishedState:
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
+    def acquire_chain(
+        self, run_id: str, run_finished: Callable[[str], bool], waiting: Callable[[str], None] | None = None
+    ) -> None:
+        """Take the chain lease for `run_id`, waiting while a run that has not finished holds it. `run_finished`
+        tells whether a run is over; `waiting` is told the holder's id once, when this call starts waiting."""
+        lease = self.root / LEASE_FILE
+        told = False
+        while True:
+            with self.lock():
+                holder = _lease_holder(lease)
+                if holder in (None, run_id) or run_finished(holder):
+                    write_json_atomically(lease, {"run_id": run_id})
+                    return
+            if waiting and not told:
+                waiting(holder)
+                told = True
+            time.sleep(LEASE_POLL_SECONDS)
+
+    def release_chain(self, run_id: str) -> None:
+        """Give the chain lease back (when `run_id` holds it)."""
+        lease = self.root / LEASE_FILE
+        with self.lock():
+            if _lease_holder(lease) == run_id:
+                lease.unlink()
+
     def publish(
         self,
         snapshot_date: dt.date,
@@ -290,6 +323,13 @@ class PublishedState:
                         shutil.rmtree(entry)
                         removed.append(entry)
         return removed
+
+
+def _lease_holder(lease: Path) -> str | None:
+    try:
+        return json.loads(lease.read_text(encoding="utf-8"))["run_id"]
+    except FileNotFoundError:
+        return None
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:
