@@ -1,316 +1,45 @@
-"""KPIs over a small hand-made star schema, checked against the same figures computed in DuckDB SQL.
-
-The hand-made model (`hand_made_model`, `model_assets`) is also used by test_quality.py and
-test_pipeline_metrics.py.
-"""
+"""KPIs over a small hand-made star schema (`star_schema_support`), checked against the same figures computed in
+DuckDB SQL; the KPI asset over published days; and kpis.json byte for byte across two computations of a large day
+read in different row orders and row-group sizes."""
 
 import datetime as dt
 import json
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
-from media_assets.io_managers import ParquetIOManager
-from media_assets.kpis.assets import media_kpis
-from media_assets.kpis.compute import (
-    KpiLimits,
-    KpiReport,
-    RatingParameters,
-    RatingsSnapshot,
-    StarSchema,
-    compute_kpis,
+from media_assets.atomic_files import write_json_atomically
+from media_assets.clean.schemas import CLEAN_NAME_BASICS_SCHEMA, CLEAN_TITLE_PRINCIPALS_SCHEMA
+from media_assets.kpis.assets import PUBLISHED_STAR_SCHEMA, media_kpis
+from media_assets.kpis.context import KpiContext, KpiLimits, PreviousRatings, StarSchema
+from media_assets.kpis.registry import KPI_SPECS, compute_kpis
+from media_assets.kpis.report import KpiReport
+from media_assets.model.transforms import (
+    DIM_GENRE_SCHEMA,
+    DIM_TITLE_SCHEMA,
+    build_dim_date,
+    build_fact_ratings,
+    rating_statistics,
 )
-from media_assets.partitions import daily_partitions
-from media_assets.quality.checks import QualitySettings, quality_checks
 from media_assets.resources import DataLake
-
-DAY_1 = "2026-01-04"
-DAY_2 = "2026-01-05"
-PARAMETERS = RatingParameters(m=1_000.0, C=7.0)
-GENRES = ["Action", "Comedy", "Crime", "Drama", "Family", "Fantasy", "History", "Horror", "Romance", "Thriller"]
-
-# title_id: (title_type, primary_title, start_year, end_year, runtime_minutes, genres)
-TITLES = {
-    1: ("movie", "The Shawshank Redemption", 1994, None, 142, ["Drama"]),
-    2: ("movie", "The Godfather", 1972, None, 175, ["Crime", "Drama"]),
-    3: ("movie", "The Dark Knight", 2008, None, 152, ["Action", "Crime", "Drama"]),
-    4: ("movie", "A Comedy", 2021, None, 100, ["Comedy"]),
-    5: ("movie", "A Romance", 2023, None, None, ["Comedy", "Romance"]),
-    6: ("tvSeries", "Breaking Bad", 2008, 2013, 49, ["Crime", "Drama", "Thriller"]),
-    7: ("tvMiniSeries", "Chernobyl", 2019, 2019, 330, ["Drama", "History"]),
-    8: ("tvMovie", "A Family Film", 1999, None, 90, ["Family"]),
-    9: ("tvSeries", "Stranger Things", 2016, None, 51, ["Drama", "Fantasy", "Horror"]),
-    10: ("movie", "12 Angry Men", 1957, None, 96, ["Crime", "Drama"]),
-    11: ("movie", "No Genre Yet", 2024, None, 120, []),
-    12: ("movie", "Twin of 12 Angry Men", 2000, None, 96, ["Crime", "Drama"]),
-}
-# title_id: (average_rating, num_votes) on DAY_2; title 8 is not rated.
-RATINGS = {
-    1: (9.3, 2_900_000),
-    2: (9.2, 2_000_000),
-    3: (9.0, 2_900_000),
-    4: (6.1, 800),
-    5: (5.5, 300),
-    6: (9.5, 2_200_000),
-    7: (8.3, 150_000),
-    9: (8.7, 1_300_000),
-    10: (9.0, 900_000),
-    11: (2.5, 40),
-    12: (9.0, 900_000),
-}
-# DAY_1 votes: 7 was not rated yet; 9 lost votes; ties in gain: 1 and 10 (+1,000), 2 and 11 (+10).
-PREVIOUS_VOTES = {
-    1: 2_899_000,
-    2: 1_999_990,
-    3: 2_900_000,
-    4: 800,
-    5: 300,
-    6: 2_195_000,
-    9: 1_300_500,
-    10: 899_000,
-    11: 30,
-    12: 900_000,
-}
-PEOPLE = {
-    1: "Actor One",
-    2: "Actress Two",
-    3: "Actor Three",
-    4: "Director Four",
-    5: "Director Five",
-    6: "Actress Six",
-    7: "Writer Seven",
-    8: "Actor Eight",
-}
-# (title_id, person_id, category); person 3 has two credits on title 3 (two roles).
-CREDITS = [
-    *[(title, 1, "actor") for title in (1, 2, 3, 6, 10)],
-    *[(title, 2, "actress") for title in (4, 5, 7, 9, 11)],
-    (1, 3, "actor"),
-    (3, 3, "actor"),
-    (3, 3, "actor"),
-    *[(title, 4, "director") for title in (1, 2, 3, 10, 4)],
-    (6, 5, "director"),
-    (9, 5, "director"),
-    (8, 6, "actress"),
-    *[(title, 7, "writer") for title in (1, 2, 3, 4, 5, 6)],
-    (2, 8, "actor"),
-    (3, 8, "actor"),
-]
-
-
-def bayesian(rating: float, votes: int, parameters: RatingParameters = PARAMETERS) -> float:
-    return votes / (votes + parameters.m) * rating + parameters.m / (votes + parameters.m) * parameters.C
-
-
-def fact_ratings_frame(ratings: Mapping[int, tuple[float, int]]) -> pl.DataFrame:
-    def tier(votes: int) -> str:
-        return "low" if votes < 1_000 else "medium" if votes < 100_000 else "high"
-
-    def bucket(rating: float) -> str:
-        low = min(9, 2 * ((math.floor(rating) - 1) // 2) + 1)
-        return f"{low}-{low + 1}"
-
-    rows = [
-        {
-            "rating_id": index,
-            "snapshot_date": dt.date.fromisoformat(DAY_2),
-            "title_id": title_id,
-            "title_sk": 100 + title_id,
-            "average_rating": rating,
-            "num_votes": votes,
-            "bayesian_weighted_rating": bayesian(rating, votes),
-            "vote_tier": tier(votes),
-            "rating_bucket": bucket(rating),
-        }
-        for index, (title_id, (rating, votes)) in enumerate(sorted(ratings.items()), start=1)
-    ]
-    return pl.DataFrame(rows, schema_overrides={"num_votes": pl.Int64, "title_id": pl.Int64})
-
-
-def hand_made_model() -> dict[str, pl.DataFrame]:
-    """A consistent, small star schema passing every quality gate (genre coverage 11/12 >= 0.90)."""
-    genre_ids = {name: index for index, name in enumerate(GENRES, start=1)}
-    current = [
-        {
-            "title_sk": 100 + title_id,
-            "title_id": title_id,
-            "tconst": f"tt{title_id:07d}",
-            "primary_title": title,
-            "original_title": title,
-            "title_type": title_type,
-            "start_year": start,
-            "end_year": end,
-            "runtime_minutes": runtime,
-            "is_adult": False,
-            "genres": genres,
-            "row_hash": f"h{title_id}",
-            "valid_from": dt.date(2026, 1, 1),
-            "valid_to": None,
-            "is_current": True,
-        }
-        for title_id, (title_type, title, start, end, runtime, genres) in TITLES.items()
-    ]
-    history = [
-        # A closed version of title 3 and a title no longer current: both must be ignored.
-        current[2]
-        | {
-            "title_sk": 3,
-            "primary_title": "Dark Knight (old)",
-            "start_year": 1900,
-            "row_hash": "old",
-            "valid_to": dt.date(2026, 1, 2),
-            "is_current": False,
-        },
-        current[0]
-        | {
-            "title_sk": 13,
-            "title_id": 13,
-            "tconst": "tt0000013",
-            "title_type": "movie",
-            "start_year": 1901,
-            "valid_to": dt.date(2026, 1, 2),
-            "is_current": False,
-        },
-    ]
-    dim_title = pl.DataFrame(
-        current + history,
-        schema_overrides={
-            "title_id": pl.Int64,
-            "start_year": pl.Int32,
-            "end_year": pl.Int32,
-            "runtime_minutes": pl.Int32,
-            "genres": pl.List(pl.String),
-            "valid_to": pl.Date,
-        },
-    )
-    bridge = pl.DataFrame(
-        [
-            {"title_id": title_id, "genre_id": genre_ids[genre], "weighting_factor": 1 / len(genres)}
-            for title_id, (*_, genres) in TITLES.items()
-            for genre in genres
-        ],
-        schema_overrides={"title_id": pl.Int64, "genre_id": pl.Int32},
-    )
-    dim_genre = pl.DataFrame(
-        {
-            "genre_id": list(genre_ids.values()),
-            "genre_name": GENRES,
-            "is_fiction": [True] * len(GENRES),
-            "genre_group": ["scripted"] * len(GENRES),
-        },
-        schema_overrides={"genre_id": pl.Int32},
-    )
-    dim_date = pl.DataFrame({"year": list(range(1890, 2031))}, schema={"year": pl.Int32}).with_columns(
-        decade=(pl.col("year") // 10 * 10),
-        decade_label=(pl.col("year") // 10 * 10).cast(pl.String) + "s",
-        century=(pl.col("year") // 100 + 1),
-    )
-    dim_person = pl.DataFrame(
-        [
-            {
-                "person_id": person_id,
-                "nconst": f"nm{person_id:07d}",
-                "primary_name": name,
-                "birth_year": 1950,
-                "death_year": None,
-                "primary_profession": ["actor"],
-                "known_for_titles": [1],
-            }
-            for person_id, name in PEOPLE.items()
-        ],
-        schema_overrides={"person_id": pl.Int64, "death_year": pl.Int32, "birth_year": pl.Int32},
-    )
-    fact_cast_crew = pl.DataFrame(
-        [
-            {
-                "credit_id": index,
-                "title_id": title_id,
-                "person_id": person_id,
-                "ordering": index,
-                "category": category,
-                "job": None,
-                "characters": [],
-            }
-            for index, (title_id, person_id, category) in enumerate(CREDITS, start=1)
-        ],
-        schema_overrides={
-            "title_id": pl.Int64,
-            "person_id": pl.Int64,
-            "job": pl.String,
-            "characters": pl.List(pl.String),
-        },
-    )
-    return {
-        "dim_title": dim_title,
-        "dim_person": dim_person,
-        "dim_genre": dim_genre,
-        "dim_date": dim_date,
-        "title_genre_bridge": bridge,
-        "fact_ratings": fact_ratings_frame(RATINGS),
-        "fact_cast_crew": fact_cast_crew,
-    }
-
-
-def previous_day_model() -> dict[str, pl.DataFrame]:
-    """DAY_1: the same model with the previous day's votes."""
-    ratings = {title_id: (RATINGS[title_id][0], votes) for title_id, votes in PREVIOUS_VOTES.items()}
-    return hand_made_model() | {"fact_ratings": fact_ratings_frame(ratings)}
-
-
-def model_assets(
-    tables_by_day: Callable[[str], Mapping[str, pl.DataFrame]], deps: Mapping[str, list[str]] | None = None
-) -> list[dg.AssetsDefinition]:
-    """Hand-made stand-ins for the model assets (same keys, daily partitions, Parquet through the IO manager);
-    fact_ratings records m and C like the real one. `deps`: the tables a stand-in waits for, by stand-in (none by
-    default)."""
-
-    def build(name: str) -> dg.AssetsDefinition:
-        @dg.asset(name=name, partitions_def=daily_partitions, deps=(deps or {}).get(name))
-        def table(context: dg.AssetExecutionContext) -> dg.Output:
-            metadata = {"m": PARAMETERS.m, "C": PARAMETERS.C} if name == "fact_ratings" else {}
-            return dg.Output(tables_by_day(context.partition_key)[name], metadata=metadata)
-
-        return table
-
-    return [build(name) for name in hand_made_model()]
-
-
-def resources_for(root: str) -> dict:
-    data_lake = DataLake(root=root)
-    return {
-        "data_lake": data_lake,
-        "io_manager": ParquetIOManager(data_lake=data_lake),
-        "quality_settings": QualitySettings(),
-    }
-
-
-def materialize_day(
-    partition_key: str,
-    tables_by_day: Callable[[str], Mapping[str, pl.DataFrame]],
-    root: str,
-    instance: dg.DagsterInstance,
-    selection: dg.AssetSelection | None = None,
-) -> dg.ExecuteInProcessResult:
-    """The model stand-ins, the quality checks and the KPI asset, for one partition."""
-    return dg.materialize(
-        [*model_assets(tables_by_day), *quality_checks, media_kpis],
-        partition_key=partition_key,
-        resources=resources_for(root),
-        instance=instance,
-        selection=selection,
-        raise_on_error=False,
-    )
-
-
-def model_of_day(partition_key: str) -> Mapping[str, pl.DataFrame]:
-    return hand_made_model() if partition_key == DAY_2 else previous_day_model()
-
-
-# --- expectations in DuckDB ---------------------------------------------------------------------------------
+from media_assets.sources.imdb_files import IMDB_GENRES
+from media_assets_tests.star_schema_support import (
+    DAY_1,
+    DAY_2,
+    hand_made_model,
+    materialize_day,
+    model_assets,
+    model_of_day,
+    previous_day_model,
+    quality_report,
+    resources_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -333,11 +62,20 @@ LIMITS = KpiLimits(
 )
 
 
+def kpis_of(
+    model: dict[str, pl.DataFrame],
+    previous: PreviousRatings | None = None,
+    tmdb_details: pl.DataFrame | None = None,
+    limits: KpiLimits = LIMITS,
+) -> KpiReport:
+    star_schema = StarSchema(**{name: frame.lazy() for name, frame in model.items()})
+    return compute_kpis(KpiContext.load(star_schema, dt.date.fromisoformat(DAY_2), previous, tmdb_details, limits))
+
+
 @pytest.fixture(scope="module")
 def report() -> KpiReport:
-    model = {name: frame.lazy() for name, frame in hand_made_model().items()}
-    previous = RatingsSnapshot(dt.date.fromisoformat(DAY_1), previous_day_model()["fact_ratings"].lazy())
-    return compute_kpis(StarSchema(**model), dt.date.fromisoformat(DAY_2), PARAMETERS, previous, None, LIMITS)
+    previous = PreviousRatings(dt.date.fromisoformat(DAY_1), previous_day_model()["fact_ratings"])
+    return kpis_of(hand_made_model(), previous)
 
 
 def assert_rows(actual: list[dict], expected: list[dict]) -> None:
@@ -372,13 +110,14 @@ def test_titles_coverage_and_parameters(report: KpiReport, sql) -> None:
     assert (values["scoped_titles"], values["rated_titles"]) == (coverage["scoped"], coverage["rated"]) == (12, 11)
     assert values["coverage"] == pytest.approx(11 / 12)
 
-    [stats] = sql("select median(num_votes) median_votes, count(*) rated from fact_ratings")
-    assert report.kpis["rating_parameters"].values == {
-        "C": 7.0,
-        "m": 1000.0,
-        "median_votes": stats["median_votes"],
-        "rated_titles": stats["rated"],
-    }
+    [stats] = sql("""select median(num_votes) median_votes, count(*) rated, quantile_cont(num_votes, 0.25) m,
+                     avg(average_rating) mean_rating from fact_ratings""")
+    values = report.kpis["rating_parameters"].values
+    assert (values["median_votes"], values["rated_titles"]) == (stats["median_votes"], stats["rated"])
+    # m: votes sorted, position 0.25 x 10 = 2.5, halfway between 800 and 150,000. C: 86.1 / 11, from 861 tenths.
+    assert values["m"] == stats["m"] == 75_400.0
+    assert values["C"] == 861 / 110 == pytest.approx(stats["mean_rating"])
+    assert report.parameters.model_dump() == {"m": values["m"], "C": values["C"]}
 
 
 def test_top_rated_titles_with_tie_break(report: KpiReport, sql) -> None:
@@ -497,14 +236,21 @@ def test_trending_titles(report: KpiReport, sql) -> None:
     assert trending.values == {"previous_snapshot_date": DAY_1, "titles_compared": compared["n"]}
 
 
-def test_first_day_skips_trending_and_revenue(sql) -> None:
-    model = {name: frame.lazy() for name, frame in hand_made_model().items()}
-    report = compute_kpis(StarSchema(**model), dt.date.fromisoformat(DAY_2), PARAMETERS)
+def test_registry_lists_every_kpi_once_in_order() -> None:
+    report = kpis_of(hand_made_model())
+    assert [kpi.id for kpi in report.kpis.values()] == [spec.id for spec in KPI_SPECS] == list(range(1, 17))
+    assert list(report.kpis) == [spec.name for spec in KPI_SPECS]
+    # Descriptions state the limits in force.
+    assert report.kpis["top_rated_titles"].description.startswith(f"Top {LIMITS.top_titles} movies")
+    assert not any("{" in kpi.description for kpi in report.kpis.values())
+
+
+def test_first_day_skips_trending_and_revenue() -> None:
+    report = kpis_of(hand_made_model())
     for name in ("trending_titles", "revenue_roi"):
         assert report.kpis[name].skipped and report.kpis[name].note
         assert report.kpis[name].tables == {}
-    assert list(report.kpis) == [kpi.name for kpi in sorted(report.kpis.values(), key=lambda kpi: kpi.id)]
-    assert [kpi.id for kpi in report.kpis.values()] == list(range(1, 17))
+    assert "no published day before" in report.kpis["trending_titles"].note
 
 
 # Titles 1 and 2 have both figures: revenue 140 over budget 60; ROIs 4 and 2. Title 3 has no budget.
@@ -520,10 +266,8 @@ TMDB_DETAILS = pl.DataFrame(
 
 
 def test_revenue_roi_from_tmdb_details() -> None:
-    model = {name: frame.lazy() for name, frame in hand_made_model().items()}
-    report = compute_kpis(StarSchema(**model), dt.date.fromisoformat(DAY_2), PARAMETERS, tmdb_details=TMDB_DETAILS)
-    revenue = report.kpis["revenue_roi"]
-    assert not revenue.skipped
+    revenue = kpis_of(hand_made_model(), tmdb_details=TMDB_DETAILS).kpis["revenue_roi"]
+    assert not revenue.skipped and revenue.note is None
     assert revenue.values["total_revenue"] == 140 and revenue.values["total_budget"] == 60
     assert revenue.values["overall_roi"] == pytest.approx(140 / 60)
     assert revenue.values["median_roi"] == pytest.approx(3.0)
@@ -531,28 +275,45 @@ def test_revenue_roi_from_tmdb_details() -> None:
 
 
 def test_empty_day_gives_empty_figures_and_valid_json() -> None:
-    model = {name: frame.clear().lazy() for name, frame in hand_made_model().items()}
-    report = compute_kpis(StarSchema(**model), dt.date.fromisoformat(DAY_2), RatingParameters(m=None, C=None))
+    report = kpis_of({name: frame.clear() for name, frame in hand_made_model().items()})
+    assert report.parameters.model_dump() == {"m": None, "C": None}
     assert report.kpis["rating_coverage"].values == {"scoped_titles": 0, "rated_titles": 0, "coverage": None}
     assert report.kpis["top_rated_titles"].tables == {"movies": [], "tv_series": []}
+    assert report.kpis["career_span"].values == {"people": 0, "mean_span_years": None, "median_span_years": None}
     assert [row["titles"] for row in report.kpis["production_volume"].tables["by_year"]] == [0] * 30
     json.dumps(report.model_dump(mode="json"), allow_nan=False)
 
 
 def test_missing_title_type_is_counted() -> None:
-    model = {name: frame.lazy() for name, frame in hand_made_model().items()}
+    model = hand_made_model()
     model["dim_title"] = model["dim_title"].with_columns(
         title_type=pl.when(pl.col("title_id") == 8).then(None).otherwise(pl.col("title_type"))
     )
-    report = compute_kpis(StarSchema(**model), dt.date.fromisoformat(DAY_2), PARAMETERS)
+    report = kpis_of(model)
     assert report.kpis["titles_by_type"].values == {"movie": 8, "tvSeries": 2, "(missing)": 1, "tvMiniSeries": 1}
 
 
 def test_missing_dim_date_year_is_an_error() -> None:
-    model = {name: frame.lazy() for name, frame in hand_made_model().items()}
+    model = hand_made_model()
     model["dim_date"] = model["dim_date"].filter(pl.col("year") != 1957)
     with pytest.raises(ValueError, match=r"dim_date has no row for the start years \[1957\]"):
-        compute_kpis(StarSchema(**model), dt.date.fromisoformat(DAY_2), PARAMETERS)
+        kpis_of(model)
+
+
+def test_duplicate_bridge_pairs_count_once() -> None:
+    model = hand_made_model()
+    bridge = model["title_genre_bridge"]
+    model["title_genre_bridge"] = pl.concat([bridge.filter(pl.col("title_id") == 1), bridge])
+    assert kpis_of(model).kpis["genre_popularity"] == kpis_of(hand_made_model()).kpis["genre_popularity"]
+
+
+# --- the asset, over published days ------------------------------------------------------------------------------
+
+DAY_3 = "2026-01-06"
+
+
+def test_media_kpis_reads_nothing_but_the_published_state() -> None:
+    assert media_kpis.dependency_keys == {PUBLISHED_STAR_SCHEMA}
 
 
 def test_media_kpis_asset_writes_documented_kpis_json(tmp_path) -> None:
@@ -562,6 +323,10 @@ def test_media_kpis_asset_writes_documented_kpis_json(tmp_path) -> None:
     tmdb_path = lake.table_path("tmdb_title_details", DAY_2)
     tmdb_path.parent.mkdir(parents=True)
     TMDB_DETAILS.write_parquet(tmdb_path)
+    # Day 2's audit left a report; the publish step records it, the metrics read it.
+    report_path = lake.quality_dir(DAY_2) / "quality.json"
+    report_path.parent.mkdir(parents=True)
+    report_path.write_text(json.dumps(quality_report({"rating_range": (1.0, 11, 0), "genre_coverage": (0.9, 10, 1)})))
     for day in (DAY_1, DAY_2):
         assert materialize_day(day, model_of_day, str(tmp_path), instance).success
     day_1 = KpiReport.model_validate_json((lake.kpi_dir(DAY_1) / "kpis.json").read_text())
@@ -570,7 +335,7 @@ def test_media_kpis_asset_writes_documented_kpis_json(tmp_path) -> None:
     document = json.loads(path.read_text())
     # The documented structure, field by field, then the model (extra fields forbidden) as a whole.
     assert set(document) == {"snapshot_date", "parameters", "kpis"}
-    assert document["snapshot_date"] == DAY_2 and document["parameters"] == {"m": 1000.0, "C": 7.0}
+    assert document["snapshot_date"] == DAY_2 and document["parameters"] == {"m": 75_400.0, "C": 861 / 110}
     for name, kpi in document["kpis"].items():
         assert set(kpi) == {"id", "name", "description", "values", "tables", "skipped", "note"}
         assert kpi["name"] == name and kpi["description"]
@@ -593,4 +358,169 @@ def test_media_kpis_asset_writes_documented_kpis_json(tmp_path) -> None:
     assert "The Shawshank Redemption" in metadata["04_top_rated_titles/movies"].value
     assert metadata["16_revenue_roi/total_revenue"] == dg.MetadataValue.int(140)
     assert "tt0000002" in metadata["16_revenue_roi/rows"].value
-    assert metadata["quality_score"].value == pytest.approx((1 + 11 / 12 + 1 + 1 + 1) / 5)
+    assert metadata["quality_score"].value == pytest.approx(0.95)
+    assert metadata["quality/genre_coverage_pass_rate"].value == pytest.approx(0.9)
+    assert metadata["previous_published_day"].value == DAY_1
+
+
+def test_trending_compares_with_the_latest_published_day_only(tmp_path) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    root, lake = str(tmp_path), DataLake(root=str(tmp_path))
+
+    def trending_of(day: str) -> dict:
+        return json.loads((lake.kpi_dir(day) / "kpis.json").read_text())["kpis"]["trending_titles"]
+
+    # Day 1 staged but never published (as when a gate blocks it): its file is there, the KPIs ignore it.
+    staged_only = dg.materialize(
+        model_assets(model_of_day), partition_key=DAY_1, resources=resources_for(root), instance=instance
+    )
+    assert staged_only.success and lake.table_path("fact_ratings", DAY_1).is_file()
+    assert materialize_day(DAY_3, model_of_day, root, instance).success
+    assert trending_of(DAY_3)["skipped"] and "no published day before" in trending_of(DAY_3)["note"]
+
+    # Day 1 published, day 2 missed: day 3 compares with day 1.
+    assert materialize_day(DAY_1, model_of_day, root, instance).success
+    assert materialize_day(DAY_3, model_of_day, root, instance, selection=[media_kpis]).success
+    assert trending_of(DAY_3)["values"]["previous_snapshot_date"] == DAY_1
+
+
+def test_an_unpublished_day_fails_saying_what_to_do(tmp_path) -> None:
+    result = materialize_day(DAY_2, model_of_day, str(tmp_path), dg.DagsterInstance.ephemeral(), selection=[media_kpis])
+    assert not result.success
+    message = result.failure_data_for_node("media_kpis").user_failure_data.description
+    assert f"{DAY_2} is not published" in message and "Materialize published_star_schema" in message
+    assert not (DataLake(root=str(tmp_path)).kpi_dir(DAY_2) / "kpis.json").exists()
+
+
+# --- reproducibility ---------------------------------------------------------------------------------------------
+
+
+def large_star_schema(titles: int, seed: int = 7) -> dict[str, pl.DataFrame]:
+    """A day of `titles` current titles with few distinct ratings, vote counts and genre sets, so that weighted
+    ratings, genre shares and credit counts tie often; about 5 credits per title."""
+    rng = np.random.default_rng(seed)
+    title_ids = np.arange(1, titles + 1, dtype=np.int64)
+    genre_sets = [["Drama"], ["Comedy", "Drama"], ["Action", "Crime", "Drama"], ["Documentary"], []]
+    dim_title = pl.DataFrame(
+        {
+            "title_sk": title_ids + 1_000_000,
+            "title_id": title_ids,
+            "tconst": [f"tt{title_id:07d}" for title_id in title_ids],
+            "primary_title": [f"Title {title_id}" for title_id in title_ids],
+            "original_title": [f"Title {title_id}" for title_id in title_ids],
+            "title_type": rng.choice(["movie", "tvMovie", "tvSeries", "tvMiniSeries"], titles),
+            "start_year": rng.integers(1950, 2026, titles),
+            "end_year": None,
+            "runtime_minutes": rng.integers(60, 180, titles),
+            "is_adult": False,
+            "genres": [genre_sets[index] for index in rng.integers(0, len(genre_sets), titles)],
+            "row_hash": title_ids,
+            "valid_from": dt.date(2026, 1, 1),
+            "valid_to": None,
+            "is_current": True,
+        },
+        schema=DIM_TITLE_SCHEMA,
+    )
+    rated = (
+        dim_title.select("title_id", "tconst", "title_sk")
+        .sample(fraction=0.8, seed=seed)
+        .with_columns(
+            average_rating=pl.Series(rng.choice([5.5, 6.1, 7.3, 8.8, 9.9], int(titles * 0.8))),
+            num_votes=pl.Series(rng.choice([5, 120, 4_000, 250_000], int(titles * 0.8))),
+        )
+        .sort("title_id")
+    )
+    fact_ratings = build_fact_ratings(rated, dt.date.fromisoformat(DAY_2), rating_statistics(rated), 1_000, 100_000)
+    genre_ids = {name: index for index, name in enumerate(IMDB_GENRES, start=1)}
+    bridge = (
+        dim_title.select("title_id", genre_name=pl.col("genres"))
+        .explode("genre_name")
+        .drop_nulls()
+        .select(
+            "title_id",
+            genre_id=pl.col("genre_name").replace_strict(genre_ids, return_dtype=DIM_GENRE_SCHEMA["genre_id"]),
+            weighting_factor=1.0 / pl.len().over("title_id"),
+        )
+    )
+    people = titles // 4
+    credits = titles * 5
+    fact_cast_crew = pl.DataFrame(
+        {
+            "credit_id": np.arange(1, credits + 1),
+            "title_id": rng.integers(1, titles + 1, credits),
+            "ordering": np.tile(np.arange(1, 6, dtype=np.int32), titles),
+            "person_id": rng.integers(1, people + 1, credits),
+            "category": rng.choice(["actor", "actress", "director", "writer"], credits),
+            "job": None,
+            "characters": None,
+        },
+        schema={"credit_id": pl.Int64} | CLEAN_TITLE_PRINCIPALS_SCHEMA,
+    )
+    dim_person = pl.DataFrame(
+        {"person_id": np.arange(1, people + 1), "primary_name": [f"Person {index}" for index in range(1, people + 1)]}
+    ).select(
+        "person_id",
+        nconst=pl.format("nm{}", pl.col("person_id").cast(pl.String).str.zfill(7)),
+        primary_name="primary_name",
+        **{
+            name: pl.lit(None, dtype)
+            for name, dtype in CLEAN_NAME_BASICS_SCHEMA.items()
+            if name not in {"person_id", "nconst", "primary_name"}
+        },
+        is_inferred=pl.lit(False),
+    )
+    return {
+        "dim_title": dim_title,
+        "dim_person": dim_person,
+        "dim_genre": hand_made_model()["dim_genre"],
+        "dim_date": build_dim_date(dim_title.lazy()),
+        "title_genre_bridge": bridge,
+        "fact_ratings": fact_ratings,
+        "fact_cast_crew": fact_cast_crew,
+    }
+
+
+def write_tables(model: dict[str, pl.DataFrame], folder: Path, shuffle_seed: int | None, row_group_size: int):
+    """The tables as Parquet files, in their order or shuffled, cut into row groups of `row_group_size`."""
+    paths = {}
+    for name, frame in model.items():
+        if shuffle_seed is not None:
+            frame = frame.sample(fraction=1.0, shuffle=True, seed=shuffle_seed)
+        paths[name] = folder / f"{name}.parquet"
+        frame.write_parquet(paths[name], row_group_size=row_group_size)
+    return paths
+
+
+def test_kpis_json_is_byte_identical_across_row_orders_and_row_groups(tmp_path) -> None:
+    assert pl.thread_pool_size() >= 2  # the collections run on several threads
+    model = large_star_schema(200_000)
+    assert model["fact_cast_crew"].height == 1_000_000
+    # Gains in {0, 1, 2} votes: many ties in the trending ranking.
+    previous = model["fact_ratings"].with_columns(num_votes=pl.col("num_votes") - pl.col("title_id") % 3)
+    written = []
+    for run, (shuffle_seed, row_group_size) in enumerate([(None, 65_536), (11, 100_000)]):
+        folder = tmp_path / f"run_{run}"
+        folder.mkdir()
+        tables = write_tables(model, folder, shuffle_seed, row_group_size)
+        assert pq.ParquetFile(tables["fact_cast_crew"]).metadata.num_row_groups >= 10
+        previous_ratings = previous if shuffle_seed is None else previous.sample(fraction=1.0, shuffle=True, seed=5)
+        context = KpiContext.load(
+            StarSchema.scan(tables),
+            dt.date.fromisoformat(DAY_2),
+            PreviousRatings(dt.date.fromisoformat(DAY_1), previous_ratings),
+        )
+        report = compute_kpis(context)
+        write_json_atomically(folder / "kpis.json", report.model_dump(mode="json"))
+        written.append((folder / "kpis.json").read_bytes())
+    assert written[0] == written[1]
+
+    # The test could fail: summed as floats in the two row orders, the weighted ratings differ ...
+    ratings = model["fact_ratings"]["bayesian_weighted_rating"]
+    shuffled = ratings.sample(fraction=1.0, shuffle=True, seed=11)
+    assert sum(ratings.to_list()) != sum(shuffled.to_list())
+    # ... and the rankings are full of ties that only the keys decide.
+    kpis = json.loads(written[0])["kpis"]
+    movies = kpis["top_rated_titles"]["tables"]["movies"]
+    assert len({row["bayesian_weighted_rating"] for row in movies}) < len(movies)
+    assert [row["title_id"] for row in movies] == sorted(row["title_id"] for row in movies)
+    assert len({row["vote_gain"] for row in kpis["trending_titles"]["tables"]["titles"]}) == 1

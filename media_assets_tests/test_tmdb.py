@@ -17,8 +17,8 @@ from media_assets.enrich.tmdb import (
     TmdbAuthError,
     TmdbClient,
     fetch_title_details,
-    revenue_roi_kpi,
 )
+from media_assets.kpis.revenue import revenue_roi_figures
 from media_assets_tests.fake_tmdb import V3_API_KEY, V4_READ_TOKEN, FakeTmdb, movie_details, tv_details
 
 # Real TMDb facts of a few IMDb titles (ids, money, dates and poster paths as TMDb shows them).
@@ -511,9 +511,9 @@ def test_revenue_roi_kpi_matches_sql(fake: FakeTmdb, tmp_path: Path) -> None:
     ]
     details, _ = fetch(fake, titles, tmp_path)
 
-    kpi = revenue_roi_kpi(details)
+    kpi = revenue_roi_figures(details)
 
-    rows = duckdb.sql(
+    rows_sql = duckdb.sql(
         "select tconst, budget, revenue, revenue / budget as roi from details "
         "where status = 'found' and budget > 0 and revenue > 0 order by revenue desc"
     ).fetchall()
@@ -521,27 +521,29 @@ def test_revenue_roi_kpi_matches_sql(fake: FakeTmdb, tmp_path: Path) -> None:
         "select sum(budget), sum(revenue), sum(revenue) / sum(budget), median(revenue / budget) from details "
         "where status = 'found' and budget > 0 and revenue > 0"
     ).fetchall()[0]
-    assert [(kpi_row["tconst"], kpi_row["budget"], kpi_row["revenue"]) for kpi_row in kpi["rows"]] == [
-        sql_row[:3] for sql_row in rows
+    rows, values = kpi.tables["rows"], kpi.values
+    assert [(kpi_row["tconst"], kpi_row["budget"], kpi_row["revenue"]) for kpi_row in rows] == [
+        sql_row[:3] for sql_row in rows_sql
     ]
-    assert [kpi_row["roi"] for kpi_row in kpi["rows"]] == pytest.approx([sql_row[3] for sql_row in rows])
-    assert [kpi_row["tconst"] for kpi_row in kpi["rows"]] == ["tt0468569", "tt0068646", "tt0110912", "tt0111161"]
-    assert (kpi["total_budget"], kpi["total_revenue"]) == (totals[0], totals[1])
-    assert kpi["overall_roi"] == pytest.approx(totals[2])
-    assert kpi["median_roi"] == pytest.approx(totals[3])
-    assert kpi["skipped"] is False and kpi["titles_found"] == 6 and kpi["titles_with_budget_and_revenue"] == 4
+    assert [kpi_row["roi"] for kpi_row in rows] == pytest.approx([sql_row[3] for sql_row in rows_sql])
+    assert [kpi_row["tconst"] for kpi_row in rows] == ["tt0468569", "tt0068646", "tt0110912", "tt0111161"]
+    assert (values["total_budget"], values["total_revenue"]) == (totals[0], totals[1])
+    assert values["overall_roi"] == pytest.approx(totals[2])
+    assert values["median_roi"] == pytest.approx(totals[3])
+    assert not kpi.skipped and values["titles_found"] == 6 and values["titles_with_budget_and_revenue"] == 4
 
 
 def test_revenue_roi_kpi_skips_without_details() -> None:
     for details in (None, pl.DataFrame(schema=TMDB_DETAILS_SCHEMA)):
-        kpi = revenue_roi_kpi(details)
-        assert kpi["skipped"] is True and "TMDB_API_KEY" in kpi["note"]
+        kpi = revenue_roi_figures(details)
+        assert kpi.skipped and "TMDB_API_KEY" in kpi.note
 
 
 def test_revenue_roi_kpi_without_money_has_no_rows(fake: FakeTmdb, tmp_path: Path) -> None:
     details, _ = fetch(fake, [("tt0000001", "short"), ("tt0903747", "tvSeries")], tmp_path)
 
-    kpi = revenue_roi_kpi(details)
+    kpi = revenue_roi_figures(details)
 
-    assert kpi["rows"] == [] and kpi["titles_with_budget_and_revenue"] == 0 and kpi["median_roi"] is None
-    assert kpi["overall_roi"] is None and "none of the 2 titles" in kpi["note"]
+    assert kpi.tables["rows"] == [] and kpi.values["titles_with_budget_and_revenue"] == 0
+    assert kpi.values["median_roi"] is None and kpi.values["overall_roi"] is None
+    assert "none of the 2 titles" in kpi.note

@@ -449,34 +449,3 @@ class TmdbClient(dg.ConfigurableResource):
                 log=log,
             )
         )
-
-
-def revenue_roi_kpi(details: pl.DataFrame | None) -> dict[str, Any]:
-    """Revenue and ROI (revenue / budget) of the enriched titles that have both a budget and a revenue on TMDb:
-    one row per title by revenue (descending), plus totals, overall ROI (total revenue / total budget) and the
-    median ROI. Skipped when there are no TMDb details (enrichment not configured or nothing fetched)."""
-    if details is None or details.is_empty():
-        return {"skipped": True, "note": "no TMDb details: set TMDB_API_KEY to enable the TMDb enrichment"}
-    with_money = (
-        details.lazy()
-        .filter((pl.col("status") == "found") & (pl.col("budget") > 0) & (pl.col("revenue") > 0))
-        .select("tconst", "budget", "revenue", roi=pl.col("revenue") / pl.col("budget"))
-        .sort(["revenue", "tconst"], descending=[True, False])
-        .collect()
-    )
-    found = details.filter(pl.col("status") == "found").height
-    total_budget = int(with_money["budget"].sum())
-    total_revenue = int(with_money["revenue"].sum())
-    result: dict[str, Any] = {
-        "skipped": False,
-        "titles_found": found,
-        "titles_with_budget_and_revenue": with_money.height,
-        "total_budget": total_budget,
-        "total_revenue": total_revenue,
-        "overall_roi": total_revenue / total_budget if total_budget else None,
-        "median_roi": with_money["roi"].median(),
-        "rows": with_money.to_dicts(),
-    }
-    if with_money.is_empty():
-        result["note"] = f"none of the {found} titles found on TMDb has both a budget and a revenue"
-    return result

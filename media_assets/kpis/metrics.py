@@ -1,32 +1,49 @@
-"""`pipeline_metrics.json`: what a run did for one partition, read back from the run's events.
+"""`pipeline_metrics.json`: what the latest run of a day did, read back from the run's events.
 
-Per asset of the run: rows in/out, step seconds (STEP_START to STEP_SUCCESS), bytes written and the peak
-resident memory of the process that wrote it, as recorded in materialization metadata. Per quality gate: its
-evaluation in this run, or else the latest one for the partition. Plus the quality score, the run id and the
-kind of IMDb source. Two days' files can be diffed to see what changed in the pipeline's behaviour.
+Written by the KPI asset at the end of a day's successful run, and by the run-failure sensor
+(`media_assets.run_failure`) when a run of the day failed, or a blocking quality gate stopped it: a failed or
+blocked day gets its file too, naming the steps that failed.
+
+Per asset the run materialized: rows in/out, step seconds (STEP_START to STEP_SUCCESS), bytes written and the peak
+resident memory of the process that wrote it, as recorded in materialization metadata. The day's quality figures
+come from its quality report (`<data dir>/quality/<day>/`): the report of this run's audit, else that of the
+published attempt, else the latest attempt's. Plus the run id, the published generation, the kind of IMDb source.
+Only public Dagster APIs are used (the instance's run events and materialization records).
 """
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
 
 import dagster as dg
-from dagster._core.event_api import PartitionKeyFilter
-from dagster._core.storage.asset_check_execution_record import COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
 from pydantic import BaseModel, ConfigDict
 
+from media_assets.atomic_files import write_json_atomically
 from media_assets.partitions import partition_date
-from media_assets.quality.checks import QUALITY_CHECK_KEYS
-from media_assets.quality.gates import quality_score
+from media_assets.resources import DataLake
 from media_assets.sources.assets import raw_asset_key
 from media_assets.sources.imdb_files import IMDB_FILES
 
+PIPELINE_METRICS_FILE = "pipeline_metrics.json"
+QUALITY_REPORT_FILE = "quality.json"
+QUALITY_ATTEMPTS_DIR = "attempts"
+PARTITION_TAG = "dagster/partition"
+"""Dagster's documented tag naming the partition of a single-partition run."""
+
 RUN_EVENT_TYPES = {
     dg.DagsterEventType.RUN_START,
+    dg.DagsterEventType.RUN_SUCCESS,
+    dg.DagsterEventType.RUN_FAILURE,
     dg.DagsterEventType.STEP_START,
     dg.DagsterEventType.STEP_SUCCESS,
+    dg.DagsterEventType.STEP_FAILURE,
     dg.DagsterEventType.ASSET_MATERIALIZATION,
     dg.DagsterEventType.ASSET_CHECK_EVALUATION,
 }
+_STEP_ENDS = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+_RUN_ENDS = {dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE}
 
 
 class AssetFigures(BaseModel):
@@ -46,43 +63,61 @@ class AssetFigures(BaseModel):
     multiprocess executor)."""
 
 
-class GateFigures(BaseModel):
-    """One quality gate's evaluation for the partition."""
+class FailedStep(BaseModel):
+    """A step of the run that failed."""
 
     model_config = ConfigDict(extra="forbid")
 
-    asset: str
-    passed: bool
+    step_key: str
+    seconds: float | None
+    error: str | None
+    """The error's class and message, as Dagster recorded it."""
+
+
+class GateFigures(BaseModel):
+    """One quality gate, as the day's quality report gives it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: str | None
+    """passed, failed or no_data."""
+    passed: bool | None
     pass_rate: float | None
     threshold: float | None
     rows_checked: int | None
     failing_count: int | None
-    run_id: str
-    """The run that evaluated it: this run, or an earlier one when this run did not include the check."""
-    seconds: float | None
-    """Duration of the check's step (only for evaluations of this run; steps may evaluate several gates)."""
 
 
 class QualityFigures(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    report: str | None
+    """The quality report read, relative to the data directory (null: the day has none)."""
     score: float | None
-    """20% x each gate's pass rate; null when a gate was never evaluated for the partition."""
-    gates: dict[str, GateFigures | None]
+    """The report's quality score (null when a gate had no data, or without a report)."""
+    gates: dict[str, GateFigures]
 
 
 class PipelineMetrics(BaseModel):
-    """The content of `pipeline_metrics.json` for one partition."""
+    """The content of `pipeline_metrics.json` for one day: its latest run."""
 
     model_config = ConfigDict(extra="forbid")
 
     snapshot_date: dt.date
     run_id: str
     job_name: str | None
+    status: Literal["succeeded", "failed", "blocked"]
+    """blocked: a blocking quality gate failed (its step is among `failed_steps`); failed: another step failed."""
+    failed_steps: list[FailedStep]
+    blocked_by: list[str]
+    """The failed blocking checks of the run, as `<asset>:<check>`."""
+    published_generation: str | None
+    """The run (group) whose tables are the day's published state now; null when the day is not published. A
+    failed run leaves an earlier attempt's publication in place."""
     source_kind: str | None
     """The raw assets' `source_kind` (sample, http or file); several, comma-separated, if they differ."""
     run_seconds: float | None
-    """From the run's start to the writing of this file."""
+    """From the run's start to its end, or to the writing of this file while it still runs."""
     assets: dict[str, AssetFigures]
     quality: QualityFigures
 
@@ -93,7 +128,7 @@ def _metadata_value(metadata: Mapping[str, dg.MetadataValue], key: str) -> objec
 
 
 def step_seconds(events: Sequence[dg.EventLogEntry]) -> dict[str, float]:
-    """Seconds from STEP_START to STEP_SUCCESS of each finished step."""
+    """Seconds from STEP_START to STEP_SUCCESS or STEP_FAILURE of each finished step."""
     started: dict[str, float] = {}
     durations: dict[str, float] = {}
     for event in events:
@@ -101,7 +136,7 @@ def step_seconds(events: Sequence[dg.EventLogEntry]) -> dict[str, float]:
             continue
         if event.dagster_event_type == dg.DagsterEventType.STEP_START:
             started[event.step_key] = event.timestamp
-        elif event.dagster_event_type == dg.DagsterEventType.STEP_SUCCESS and event.step_key in started:
+        elif event.dagster_event_type in _STEP_ENDS and event.step_key in started:
             durations[event.step_key] = round(event.timestamp - started[event.step_key], 3)
     return durations
 
@@ -127,44 +162,58 @@ def asset_figures(events: Sequence[dg.EventLogEntry], partition_key: str) -> dic
     return figures
 
 
-def _gate_figures(evaluation: dg.AssetCheckEvaluation, run_id: str, seconds: float | None) -> GateFigures:
-    return GateFigures(
-        asset=evaluation.asset_key.to_user_string(),
-        passed=evaluation.passed,
-        pass_rate=_metadata_value(evaluation.metadata, "pass_rate"),
-        threshold=_metadata_value(evaluation.metadata, "threshold"),
-        rows_checked=_metadata_value(evaluation.metadata, "rows_checked"),
-        failing_count=_metadata_value(evaluation.metadata, "failing_count"),
-        run_id=run_id,
-        seconds=seconds,
-    )
-
-
-def quality_figures(
-    instance: dg.DagsterInstance, run_id: str, events: Sequence[dg.EventLogEntry], partition_key: str
-) -> QualityFigures:
-    """Each gate's evaluation for `partition_key` in this run, else the latest completed one; and the score."""
+def failed_steps(events: Sequence[dg.EventLogEntry]) -> list[FailedStep]:
     seconds = step_seconds(events)
-    in_run = {}
+    failed = []
+    for event in events:
+        if event.dagster_event_type != dg.DagsterEventType.STEP_FAILURE or event.step_key is None:
+            continue
+        error = event.dagster_event.step_failure_data.error if event.dagster_event else None
+        failed.append(
+            FailedStep(
+                step_key=event.step_key,
+                seconds=seconds.get(event.step_key),
+                error=f"{error.cls_name}: {error.message.strip()}" if error else None,
+            )
+        )
+    return failed
+
+
+def failed_blocking_checks(events: Sequence[dg.EventLogEntry]) -> list[str]:
+    failed = set()
     for event in events:
         evaluation = event.asset_check_evaluation
-        if evaluation is not None and evaluation.partition == partition_key:
-            in_run[evaluation.asset_check_key] = _gate_figures(evaluation, run_id, seconds.get(event.step_key or ""))
-    gates: dict[str, GateFigures | None] = {}
-    for gate, check_key in QUALITY_CHECK_KEYS.items():
-        if check_key in in_run:
-            gates[gate] = in_run[check_key]
-            continue
-        latest = instance.event_log_storage.get_asset_check_execution_history(
-            check_key,
-            limit=1,
-            status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES,
-            partition_filter=PartitionKeyFilter(key=partition_key),
-        )
-        evaluation = latest[0].event.asset_check_evaluation if latest and latest[0].event else None
-        gates[gate] = None if evaluation is None else _gate_figures(evaluation, latest[0].run_id, None)
-    pass_rates = {gate: figures.pass_rate if figures else None for gate, figures in gates.items()}
-    return QualityFigures(score=quality_score(pass_rates), gates=gates)
+        if evaluation is not None and evaluation.blocking and not evaluation.passed:
+            failed.add(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+    return sorted(failed)
+
+
+def quality_report_path(data_lake: DataLake, run: dg.DagsterRun, partition_key: str) -> Path | None:
+    """The report of this run's audit of the day, else that of the day's published attempt, else the latest."""
+    quality_dir = data_lake.quality_dir(partition_key)
+    this_run = quality_dir / QUALITY_ATTEMPTS_DIR / f"{run.run_id}.json"
+    if this_run.is_file():
+        return this_run
+    published = data_lake.published.get(partition_date(partition_key))
+    if published is not None and published.quality_report is not None and published.quality_report.is_file():
+        return published.quality_report
+    latest = quality_dir / QUALITY_REPORT_FILE
+    return latest if latest.is_file() else None
+
+
+def quality_figures(data_lake: DataLake, report_path: Path | None) -> QualityFigures:
+    """Score and gates of a quality report (empty without one)."""
+    if report_path is None:
+        return QualityFigures(report=None, score=None, gates={})
+    report: dict[str, Any] = json.loads(report_path.read_text(encoding="utf-8"))
+    return QualityFigures(
+        report=str(report_path.relative_to(data_lake.root_path)),
+        score=report.get("quality_score"),
+        gates={
+            gate: GateFigures(**{name: figures.get(name) for name in GateFigures.model_fields})
+            for gate, figures in report.get("gates", {}).items()
+        },
+    )
 
 
 def source_kind(instance: dg.DagsterInstance, events: Sequence[dg.EventLogEntry], partition_key: str) -> str | None:
@@ -186,20 +235,61 @@ def source_kind(instance: dg.DagsterInstance, events: Sequence[dg.EventLogEntry]
     return ",".join(sorted(kinds)) or None
 
 
+def run_seconds(events: Sequence[dg.EventLogEntry]) -> float | None:
+    started = [event.timestamp for event in events if event.dagster_event_type == dg.DagsterEventType.RUN_START]
+    if not started:
+        return None
+    ended = [event.timestamp for event in events if event.dagster_event_type in _RUN_ENDS]
+    end = ended[-1] if ended else dt.datetime.now(dt.UTC).timestamp()
+    return round(end - started[0], 3)
+
+
+def run_partition_key(run: dg.DagsterRun) -> str:
+    partition_key = run.tags.get(PARTITION_TAG)
+    if partition_key is None:
+        raise ValueError(f"run {run.run_id} has no {PARTITION_TAG} tag: pipeline metrics describe one day's run")
+    return partition_key
+
+
 def collect_pipeline_metrics(
-    instance: dg.DagsterInstance, run_id: str, partition_key: str, own_asset: str, own_figures: AssetFigures
+    instance: dg.DagsterInstance,
+    run: dg.DagsterRun,
+    data_lake: DataLake,
+    running_asset: tuple[str, AssetFigures] | None = None,
 ) -> PipelineMetrics:
-    """Pipeline metrics of `run_id` for `partition_key`, read from the instance's event log while the run is still
-    going: `own_asset` (the asset writing the file, whose step has not finished) brings its own figures."""
-    events = instance.all_logs(run_id, of_type=RUN_EVENT_TYPES)
-    run_started = [event.timestamp for event in events if event.dagster_event_type == dg.DagsterEventType.RUN_START]
-    run = instance.get_run_by_id(run_id)
+    """Pipeline metrics of `run`, read from the instance's event log. `running_asset`: (name, figures) of an
+    asset whose step is still going (the KPI asset writing the file), since its events are not recorded yet."""
+    partition_key = run_partition_key(run)
+    events = instance.all_logs(run.run_id, of_type=RUN_EVENT_TYPES)
+    failed = failed_steps(events)
+    blocked_by = failed_blocking_checks(events)
+    published = data_lake.published.get(partition_date(partition_key))
+    assets = asset_figures(events, partition_key)
+    if running_asset is not None:
+        assets[running_asset[0]] = running_asset[1]
     return PipelineMetrics(
         snapshot_date=partition_date(partition_key),
-        run_id=run_id,
-        job_name=run.job_name if run else None,
+        run_id=run.run_id,
+        job_name=run.job_name,
+        status="blocked" if blocked_by else "failed" if failed or run.is_failure else "succeeded",
+        failed_steps=failed,
+        blocked_by=blocked_by,
+        published_generation=published.generation if published else None,
         source_kind=source_kind(instance, events, partition_key),
-        run_seconds=round(dt.datetime.now(dt.UTC).timestamp() - run_started[0], 3) if run_started else None,
-        assets=asset_figures(events, partition_key) | {own_asset: own_figures},
-        quality=quality_figures(instance, run_id, events, partition_key),
+        run_seconds=run_seconds(events),
+        assets=assets,
+        quality=quality_figures(data_lake, quality_report_path(data_lake, run, partition_key)),
     )
+
+
+def write_pipeline_metrics(
+    instance: dg.DagsterInstance,
+    run: dg.DagsterRun,
+    data_lake: DataLake,
+    running_asset: tuple[str, AssetFigures] | None = None,
+) -> tuple[Path, PipelineMetrics]:
+    """Collect the metrics of `run` and write them to `<data dir>/kpis/<day>/pipeline_metrics.json`."""
+    metrics = collect_pipeline_metrics(instance, run, data_lake, running_asset)
+    path = data_lake.kpi_dir(run_partition_key(run)) / PIPELINE_METRICS_FILE
+    write_json_atomically(path, metrics.model_dump(mode="json"))
+    return path, metrics
