@@ -310,7 +310,7 @@ def quality_audit_stand_in(report: dict) -> dg.AssetsDefinition:
     def quality_audit(context: dg.AssetExecutionContext, data_lake: DataLake):
         quality_dir = data_lake.quality_dir(context.partition_key)
         (quality_dir / "attempts").mkdir(parents=True, exist_ok=True)
-        for path in (quality_dir / "quality.json", quality_dir / "attempts" / f"{context.run_id}.json"):
+        for path in (quality_dir / "quality.json", quality_dir / "attempts" / f"{context.run.run_id}.json"):
             path.write_text(json.dumps(report))
         yield dg.MaterializeResult()
         for gate, figures in report["gates"].items():

@@ -1,4 +1,5 @@
-"""pipeline_metrics.json after small materializations of the hand-made model, the checks and the KPI asset."""
+"""pipeline_metrics.json after small runs of stand-ins of the graph (raw files, model tables, quality audit,
+publication) and the KPI asset; for failed and blocked runs through the run-failure sensor."""
 
 import json
 
@@ -6,15 +7,25 @@ import dagster as dg
 import pytest
 
 from media_assets.kpis.assets import media_kpis
-from media_assets.kpis.metrics import PipelineMetrics
+from media_assets.kpis.metrics import PipelineMetrics, write_pipeline_metrics
+from media_assets.model.transforms import MODEL_TABLES
 from media_assets.partitions import daily_partitions
-from media_assets.quality.checks import quality_checks
-from media_assets.quality.gates import GATE_NAMES, GENRE_COVERAGE
 from media_assets.resources import DataLake
+from media_assets.run_failure import pipeline_metrics_on_failure
 from media_assets.telemetry import peak_rss_bytes
-from media_assets_tests.test_kpis import DAY_2, hand_made_model, model_assets, resources_for
+from media_assets_tests.star_schema_support import (
+    DAY_2,
+    hand_made_model,
+    model_assets,
+    published_star_schema_stand_in,
+    quality_audit_stand_in,
+    quality_report,
+    resources_for,
+)
 
 RAW_BYTES = {"raw_title_basics": 1_234, "raw_title_ratings": 567}
+PASSING = quality_report({"rating_range": (1.0, 11, 0), "genre_coverage": (11 / 12, 12, 1)})
+BLOCKING = quality_report({"rating_range": (1.0, 11, 0), "genre_coverage": (0.5, 12, 6)})
 
 
 @dg.multi_asset(specs=[dg.AssetSpec(name, partitions_def=daily_partitions) for name in RAW_BYTES])
@@ -32,18 +43,20 @@ def read_metrics(root: str) -> PipelineMetrics:
     return PipelineMetrics.model_validate(json.loads(text))
 
 
-def materialize(root: str, instance: dg.DagsterInstance, with_checks: bool = True, selection=None):
+def materialize(root: str, instance: dg.DagsterInstance, report: dict = PASSING, model=hand_made_model, selection=None):
     return dg.materialize(
         [
             raw_stand_in,
-            *model_assets(lambda _: hand_made_model()),
-            *(quality_checks if with_checks else []),
+            *model_assets(lambda _: model()),
+            quality_audit_stand_in(report),
+            published_star_schema_stand_in(deps=[*MODEL_TABLES, "quality_audit"]),
             media_kpis,
         ],
         partition_key=DAY_2,
         resources=resources_for(root),
         instance=instance,
         selection=selection,
+        raise_on_error=False,
     )
 
 
@@ -57,9 +70,22 @@ def step_durations(instance: dg.DagsterInstance, run_id: str) -> dict[str, float
     }
 
 
+def run_failure_sensor_on(instance: dg.DagsterInstance, run_id: str, root: str) -> dg.SkipReason | None:
+    """The run-failure sensor, evaluated as the daemon would after the run failed."""
+    [failure] = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    context = dg.build_run_status_sensor_context(
+        sensor_name=pipeline_metrics_on_failure.name,
+        dagster_event=failure.dagster_event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(run_id),
+        resources={"data_lake": DataLake(root=root)},
+    ).for_run_failure()
+    return pipeline_metrics_on_failure(context)
+
+
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory) -> tuple[str, dg.DagsterInstance, str, PipelineMetrics]:
-    """A run of everything, and the metrics it wrote (read at once: a later test writes the file again)."""
+    """A run of everything, and the metrics it wrote (read at once: later tests write the file again)."""
     root = str(tmp_path_factory.mktemp("lake"))
     instance = dg.DagsterInstance.ephemeral()
     result = materialize(root, instance)
@@ -72,8 +98,10 @@ def test_every_asset_of_the_run_with_its_figures(full_run) -> None:
     model = hand_made_model()
     lake = DataLake(root=root)
     assert (metrics.run_id, metrics.snapshot_date.isoformat(), metrics.source_kind) == (run_id, DAY_2, "file")
+    assert (metrics.status, metrics.failed_steps, metrics.blocked_by) == ("succeeded", [], [])
+    assert metrics.published_generation == run_id
     assert metrics.job_name == instance.get_run_by_id(run_id).job_name
-    assert set(metrics.assets) == {*model, *RAW_BYTES, "media_kpis"}
+    assert set(metrics.assets) == {*model, *RAW_BYTES, "quality_audit", "published_star_schema", "media_kpis"}
     for name, frame in model.items():
         figures = metrics.assets[name]
         assert figures.rows_out == frame.height
@@ -95,35 +123,95 @@ def test_every_asset_of_the_run_with_its_figures(full_run) -> None:
     assert metrics.run_seconds >= sum(durations.values()) * 0.5  # steps ran one after the other, in this process
 
 
-def test_quality_gates_and_score_of_the_run(full_run) -> None:
+def test_quality_figures_come_from_the_runs_quality_report(full_run) -> None:
     *_, run_id, metrics = full_run
     quality = metrics.quality
-    # Only genre coverage is below 1 on the hand-made model: title 11 has no genre.
-    expected_rates = {gate: 1.0 for gate in GATE_NAMES} | {GENRE_COVERAGE: 11 / 12}
-    assert {gate: figures.pass_rate for gate, figures in quality.gates.items()} == pytest.approx(expected_rates)
-    assert all(
-        figures.passed and figures.run_id == run_id and figures.seconds > 0 for figures in quality.gates.values()
-    )
-    assert quality.gates[GENRE_COVERAGE].failing_count == 1 and quality.gates[GENRE_COVERAGE].threshold == 0.9
-    assert quality.score == pytest.approx((4 + 11 / 12) / 5)
+    assert quality.report == f"quality/{DAY_2}/attempts/{run_id}.json"
+    assert quality.score == pytest.approx(PASSING["quality_score"])
+    assert {gate: figures.model_dump() for gate, figures in quality.gates.items()} == PASSING["gates"]
 
 
-def test_kpis_alone_take_quality_and_source_from_earlier_runs(full_run) -> None:
+def test_kpis_alone_take_quality_from_the_published_report_and_source_from_earlier_runs(full_run) -> None:
     root, instance, first_run_id, _ = full_run
     result = materialize(root, instance, selection=[media_kpis])
     assert result.success and result.run_id != first_run_id
     metrics = read_metrics(root)
-    assert metrics.run_id == result.run_id
+    assert metrics.run_id == result.run_id and metrics.published_generation == first_run_id
     assert set(metrics.assets) == {"media_kpis"}
     assert metrics.source_kind == "file"
-    assert {figures.run_id for figures in metrics.quality.gates.values()} == {first_run_id}
-    assert all(figures.seconds is None for figures in metrics.quality.gates.values())
-    assert metrics.quality.score == pytest.approx((4 + 11 / 12) / 5)
+    assert metrics.quality.report == f"quality/{DAY_2}/quality.json"  # what the publication recorded
+    assert metrics.quality.score == pytest.approx(PASSING["quality_score"])
 
 
-def test_never_evaluated_gates_leave_the_score_empty(tmp_path) -> None:
+def test_a_blocked_rerun_gets_its_metrics_from_the_failure_sensor(tmp_path) -> None:
+    root, instance = str(tmp_path), dg.DagsterInstance.ephemeral()
+    published = materialize(root, instance)
+    blocked = materialize(root, instance, report=BLOCKING)
+    assert published.success and not blocked.success
+    assert not blocked.asset_materializations_for_node("media_kpis")
+    # The KPI asset did not run: the file is still the published run's, until the sensor writes the blocked one.
+    assert read_metrics(root).run_id == published.run_id
+
+    assert run_failure_sensor_on(instance, blocked.run_id, root) is None
+    metrics = read_metrics(root)
+    assert (metrics.run_id, metrics.status) == (blocked.run_id, "blocked")
+    assert metrics.blocked_by == ["quality_audit:genre_coverage"]
+    assert [step.step_key for step in metrics.failed_steps] == ["quality_audit"]
+    assert "genre_coverage" in metrics.failed_steps[0].error
+    # The earlier attempt stays published; the figures are those of the blocked attempt's audit.
+    assert metrics.published_generation == published.run_id
+    assert metrics.quality.report == f"quality/{DAY_2}/attempts/{blocked.run_id}.json"
+    assert (
+        not metrics.quality.gates["genre_coverage"].passed and metrics.quality.gates["genre_coverage"].pass_rate == 0.5
+    )
+    assert {"quality_audit", "fact_ratings"} <= set(metrics.assets) and "media_kpis" not in metrics.assets
+
+
+def test_a_failed_step_is_named_with_its_error(tmp_path) -> None:
+    root, instance = str(tmp_path), dg.DagsterInstance.ephemeral()
+
+    def unreadable_model() -> dict:
+        raise OSError("title.ratings.tsv.gz: truncated gzip stream")
+
+    failed = materialize(root, instance, model=unreadable_model)
+    assert not failed.success
+    assert run_failure_sensor_on(instance, failed.run_id, root) is None
+    metrics = read_metrics(root)
+    assert (metrics.status, metrics.blocked_by, metrics.published_generation) == ("failed", [], None)
+    assert {step.step_key for step in metrics.failed_steps} == set(MODEL_TABLES)
+    assert all("truncated gzip stream" in step.error for step in metrics.failed_steps)
+    assert metrics.quality.report is None and metrics.quality.score is None
+    assert set(metrics.assets) == set(RAW_BYTES)
+
+
+def test_the_sensor_leaves_runs_of_other_assets_alone(tmp_path) -> None:
+    root, instance = str(tmp_path), dg.DagsterInstance.ephemeral()
+
+    @dg.asset(partitions_def=daily_partitions)
+    def tmdb_title_details() -> None:
+        raise RuntimeError("TMDb is down")
+
+    # As `dagster asset materialize --select tmdb_title_details` runs it: the code location's asset job, a subset.
+    asset_job = dg.Definitions(
+        assets=[tmdb_title_details, media_kpis], resources=resources_for(root)
+    ).resolve_implicit_global_asset_job_def()
+    failed = asset_job.execute_in_process(
+        asset_selection=[tmdb_title_details.key], partition_key=DAY_2, instance=instance, raise_on_error=False
+    )
+    assert not failed.success
+    skipped = run_failure_sensor_on(instance, failed.run_id, root)
+    assert isinstance(skipped, dg.SkipReason) and "media_kpis" in skipped.skip_message
+    assert not (DataLake(root=root).kpi_dir(DAY_2) / "pipeline_metrics.json").exists()
+
+
+def test_metrics_of_a_run_without_a_day_are_refused(tmp_path) -> None:
+    @dg.asset
+    def unpartitioned() -> None:
+        raise RuntimeError("failed")
+
     instance = dg.DagsterInstance.ephemeral()
-    assert materialize(str(tmp_path), instance, with_checks=False).success
-    quality = read_metrics(str(tmp_path)).quality
-    assert quality.gates == {gate: None for gate in GATE_NAMES}
-    assert quality.score is None
+    failed = dg.materialize([unpartitioned], instance=instance, raise_on_error=False)
+    skipped = run_failure_sensor_on(instance, failed.run_id, str(tmp_path))
+    assert isinstance(skipped, dg.SkipReason) and "not the run of one day" in skipped.skip_message
+    with pytest.raises(ValueError, match="no dagster/partition tag"):
+        write_pipeline_metrics(instance, instance.get_run_by_id(failed.run_id), DataLake(root=str(tmp_path)))

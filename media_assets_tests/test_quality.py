@@ -12,7 +12,7 @@ from media_assets.kpis.assets import media_kpis
 from media_assets.quality import gates
 from media_assets.quality.checks import QUALITY_CHECK_KEYS, QualitySettings, quality_checks
 from media_assets.resources import DataLake
-from media_assets_tests.test_kpis import (
+from media_assets_tests.star_schema_support import (
     DAY_1,
     DAY_2,
     GENRES,
@@ -198,7 +198,11 @@ def evaluations_by_gate(result: dg.ExecuteInProcessResult) -> dict[str, dg.Asset
 @pytest.mark.parametrize("corruption", CORRUPTIONS, ids=lambda corruption: corruption.gate)
 def test_blocking_check_failure_keeps_kpis_from_running(corruption: Corruption, tmp_path) -> None:
     result = materialize_day(
-        DAY_2, lambda _: corruption.corrupt(hand_made_model()), str(tmp_path), dg.DagsterInstance.ephemeral()
+        DAY_2,
+        lambda _: corruption.corrupt(hand_made_model()),
+        str(tmp_path),
+        dg.DagsterInstance.ephemeral(),
+        extra=quality_checks,
     )
     assert not result.success
     evaluations = evaluations_by_gate(result)
@@ -223,8 +227,8 @@ def test_checks_judge_the_partition_of_their_run(tmp_path) -> None:
     def clean_day_1_bad_day_2(partition_key: str) -> Model:
         return bad_ratings(hand_made_model()) if partition_key == DAY_2 else previous_day_model()
 
-    assert materialize_day(DAY_1, clean_day_1_bad_day_2, root, instance).success
-    day_2 = materialize_day(DAY_2, clean_day_1_bad_day_2, root, instance)
+    assert materialize_day(DAY_1, clean_day_1_bad_day_2, root, instance, extra=quality_checks).success
+    day_2 = materialize_day(DAY_2, clean_day_1_bad_day_2, root, instance, extra=quality_checks)
     assert not evaluations_by_gate(day_2)[gates.RATING_RANGE].passed
 
     # The checks alone, for day 1, read day 1's files (written before day 2's). Dagster 1.13 refuses a

@@ -71,7 +71,7 @@ class FailedStep(BaseModel):
     step_key: str
     seconds: float | None
     error: str | None
-    """The error's class and message, as Dagster recorded it."""
+    """The error's class and message (the code's own exception, not Dagster's wrapper)."""
 
 
 class GateFigures(BaseModel):
@@ -169,11 +169,14 @@ def failed_steps(events: Sequence[dg.EventLogEntry]) -> list[FailedStep]:
         if event.dagster_event_type != dg.DagsterEventType.STEP_FAILURE or event.step_key is None:
             continue
         error = event.dagster_event.step_failure_data.error if event.dagster_event else None
+        # Dagster wraps the code's exception: its own error is the innermost cause.
+        while error is not None and error.cause is not None:
+            error = error.cause
         failed.append(
             FailedStep(
                 step_key=event.step_key,
                 seconds=seconds.get(event.step_key),
-                error=f"{error.cls_name}: {error.message.strip()}" if error else None,
+                error=error.message.strip() if error else None,
             )
         )
     return failed
