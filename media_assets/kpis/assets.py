@@ -43,7 +43,8 @@ def previous_ratings(data_lake: DataLake, snapshot_date: dt.date) -> PreviousRat
     previous = data_lake.published.latest_before(snapshot_date)
     if previous is None:
         return None
-    return PreviousRatings(previous.snapshot_date, pl.read_parquet(previous.tables["fact_ratings"]))
+    fact_ratings = pl.read_parquet(previous.tables["fact_ratings"], columns=["title_id", "num_votes"])
+    return PreviousRatings(previous.snapshot_date, fact_ratings)
 
 
 def tmdb_details(data_lake: DataLake, partition_key: str) -> pl.DataFrame | None:

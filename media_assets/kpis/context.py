@@ -67,7 +67,7 @@ class StarSchema:
 
 @dataclass(frozen=True)
 class PreviousRatings:
-    """fact_ratings of the latest earlier published day, for the vote gains."""
+    """fact_ratings (title_id and num_votes at least) of the latest earlier published day, for the vote gains."""
 
     snapshot_date: dt.date
     fact_ratings: pl.DataFrame
@@ -96,10 +96,59 @@ def rating_parameters(ratings: pl.DataFrame) -> RatingParameters:
     return RatingParameters(m=stats["m"], C=exact_ratio(stats["rating_units"], RATING_UNITS * stats["rated"]))
 
 
+def narrowed_model(model: StarSchema) -> dict[str, pl.LazyFrame]:
+    """The frames of `KpiContext`, by field name, narrowed to the columns the KPIs use."""
+    titles = current_titles(model.dim_title).select(
+        "title_id",
+        "tconst",
+        "primary_title",
+        "title_type",
+        pl.col("start_year").cast(pl.Int32),
+        "runtime_minutes",
+    )
+    # A bridge may pass its gate with a few duplicate pairs: each title counts once per genre (with the smallest
+    # weight, so that the choice does not depend on row order).
+    genre_titles = (
+        model.title_genre_bridge.group_by("title_id", "genre_id")
+        .agg(pl.col("weighting_factor").min())
+        .join(titles.select("title_id"), on="title_id", how="semi")
+        .join(model.dim_genre.select("genre_id", "genre_name"), on="genre_id", how="inner")
+        .select("title_id", "genre_name", "weighting_factor")
+    )
+    return {
+        "titles": titles,
+        "ratings": model.fact_ratings.select(
+            "title_id", "average_rating", "num_votes", "bayesian_weighted_rating", "vote_tier", "rating_bucket"
+        ),
+        "people": model.dim_person.select("person_id", "nconst", "primary_name"),
+        "decades": model.dim_date.select(pl.col("year").cast(pl.Int32), "decade", "decade_label"),
+        "genre_titles": genre_titles,
+        "credits": model.fact_cast_crew.select("title_id", "person_id", "category").join(
+            titles.select("title_id"), on="title_id", how="semi"
+        ),
+    }
+
+
+def check_start_years_in_dim_date(titles: pl.DataFrame, decades: pl.DataFrame) -> None:
+    """Fails when a title's start year has no row in dim_date: the decade KPIs would lose the title."""
+    missing = (
+        titles.select("start_year")
+        .drop_nulls()
+        .unique()
+        .join(decades, left_on="start_year", right_on="year", how="anti")["start_year"]
+        .sort()
+    )
+    if len(missing):
+        raise ValueError(
+            f"dim_date has no row for the start years {missing.to_list()} of current titles in dim_title: the decade "
+            "KPIs would lose those titles"
+        )
+
+
 @dataclass(frozen=True)
 class KpiContext:
-    """The day's star schema narrowed to the columns the KPIs use, in memory: each file is read once, whatever
-    the number of KPIs reading it."""
+    """The day's star schema narrowed to the columns the KPIs use (`narrowed_model`), in memory: each file is read
+    once, whatever the number of KPIs reading it."""
 
     snapshot_date: dt.date
     limits: KpiLimits
@@ -126,61 +175,16 @@ class KpiContext:
         tmdb_details: pl.DataFrame | None = None,
         limits: KpiLimits = KpiLimits(),
     ) -> "KpiContext":
-        """Read the model once; fails when a current title's start year has no row in dim_date (the decade KPIs
-        would lose it)."""
-        titles = current_titles(model.dim_title).select(
-            "title_id",
-            "tconst",
-            "primary_title",
-            "title_type",
-            pl.col("start_year").cast(pl.Int32),
-            "runtime_minutes",
-        )
-        # A bridge may pass its gate with a few duplicate pairs: each title counts once per genre (the smallest
-        # weight, so the choice does not depend on row order).
-        genre_titles = (
-            model.title_genre_bridge.group_by("title_id", "genre_id")
-            .agg(pl.col("weighting_factor").min())
-            .join(titles.select("title_id"), on="title_id", how="semi")
-            .join(model.dim_genre.select("genre_id", "genre_name"), on="genre_id", how="inner")
-            .select("title_id", "genre_name", "weighting_factor")
-        )
-        frames = pl.collect_all(
-            [
-                titles,
-                model.fact_ratings.select(
-                    "title_id", "average_rating", "num_votes", "bayesian_weighted_rating", "vote_tier", "rating_bucket"
-                ),
-                model.dim_person.select("person_id", "nconst", "primary_name"),
-                model.dim_date.select(pl.col("year").cast(pl.Int32), "decade", "decade_label"),
-                genre_titles,
-                model.fact_cast_crew.select("title_id", "person_id", "category").join(
-                    titles.select("title_id"), on="title_id", how="semi"
-                ),
-            ]
-        )
-        titles_frame, ratings, people, decades, genre_frame, credits = frames
-        missing_years = (
-            titles_frame.select("start_year")
-            .drop_nulls()
-            .unique()
-            .join(decades, left_on="start_year", right_on="year", how="anti")
-        )["start_year"].sort()
-        if len(missing_years):
-            raise ValueError(
-                f"dim_date has no row for the start years {missing_years.to_list()} of current titles in dim_title: "
-                "the decade KPIs would lose those titles"
-            )
+        """Read the model once, in one collection (shared scans are read once); fails when a current title's start
+        year has no row in dim_date (the decade KPIs would lose it)."""
+        narrowed = narrowed_model(model)
+        frames = dict(zip(narrowed, pl.collect_all(list(narrowed.values())), strict=True))
+        check_start_years_in_dim_date(frames["titles"], frames["decades"])
         return cls(
             snapshot_date=snapshot_date,
             limits=limits,
-            titles=titles_frame,
-            ratings=ratings,
-            people=people,
-            decades=decades,
-            genre_titles=genre_frame,
-            credits=credits,
-            parameters=rating_parameters(ratings),
+            **frames,
+            parameters=rating_parameters(frames["ratings"]),
             previous=previous,
             tmdb_details=tmdb_details,
         )
