@@ -7,12 +7,12 @@ lead's publish step does. Shared by the KPI, pipeline-metrics and quality tests.
 """
 
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping, Sequence
 
 import dagster as dg
 import polars as pl
 
+from media_assets.atomic_files import write_json_atomically
 from media_assets.clean.schemas import (
     CLEAN_NAME_BASICS_SCHEMA,
     CLEAN_TITLE_PRINCIPALS_SCHEMA,
@@ -23,23 +23,24 @@ from media_assets.kpis.assets import PUBLISHED_STAR_SCHEMA, media_kpis
 from media_assets.model.transforms import (
     DIM_GENRE_SCHEMA,
     DIM_TITLE_SCHEMA,
-    GENRE_GROUPS,
     MODEL_TABLES,
-    NON_FICTION_GENRES,
-    OTHER_GENRE_GROUP,
     build_dim_date,
+    build_dim_genre,
     build_fact_ratings,
     rating_statistics,
 )
 from media_assets.partitions import daily_partitions, partition_date
+from media_assets.publish.assets import QUALITY_AUDIT_ASSET, generation_of
+from media_assets.publish.state import CHAIN_TABLE, PREDECESSOR_SHA256_KEY
 from media_assets.quality.checks import QualitySettings
+from media_assets.quality.report import QUALITY_FILE, attempt_report_path
 from media_assets.resources import DataLake
 from media_assets.sources.imdb_files import IMDB_GENRES
 
 DAY_1 = "2026-01-04"
 DAY_2 = "2026-01-05"
 GENRES = list(IMDB_GENRES)
-"""dim_genre: IMDb's vocabulary, genre_id = position + 1."""
+"""dim_genre (`build_dim_genre`): IMDb's vocabulary, genre_id = position + 1."""
 
 # title_id: (title_type, primary_title, start_year, end_year, runtime_minutes, genres)
 TITLES = {
@@ -109,10 +110,6 @@ CREDITS = [
     (3, 8, "actor"),
 ]
 TITLE_SK_OFFSET = 100
-
-
-def genre_group(genre: str) -> str:
-    return next((group for group, genres in GENRE_GROUPS.items() if genre in genres), OTHER_GENRE_GROUP)
 
 
 def fact_ratings_frame(ratings: Mapping[int, tuple[float, int]], snapshot_date: dt.date) -> pl.DataFrame:
@@ -186,18 +183,6 @@ def hand_made_model(snapshot_date: str = DAY_2) -> dict[str, pl.DataFrame]:
         schema={"title_id": DIM_TITLE_SCHEMA["title_id"], "genre_id": DIM_GENRE_SCHEMA["genre_id"]}
         | {"weighting_factor": pl.Float64},
     )
-    dim_genre = pl.DataFrame(
-        [
-            {
-                "genre_id": genre_id,
-                "genre_name": name,
-                "is_fiction": name not in NON_FICTION_GENRES,
-                "genre_group": genre_group(name),
-            }
-            for name, genre_id in genre_ids.items()
-        ],
-        schema=DIM_GENRE_SCHEMA,
-    )
     dim_person = pl.DataFrame(
         [
             {
@@ -232,7 +217,7 @@ def hand_made_model(snapshot_date: str = DAY_2) -> dict[str, pl.DataFrame]:
     return {
         "dim_title": dim_title,
         "dim_person": dim_person,
-        "dim_genre": dim_genre,
+        "dim_genre": build_dim_genre(),
         "dim_date": build_dim_date(dim_title.lazy()),
         "title_genre_bridge": bridge,
         "fact_ratings": fact_ratings_frame(RATINGS, partition_date(snapshot_date)),
@@ -254,12 +239,14 @@ def model_assets(
     tables_by_day: Callable[[str], Mapping[str, pl.DataFrame]], deps: Mapping[str, list[str]] | None = None
 ) -> list[dg.AssetsDefinition]:
     """Stand-ins for the model assets (same keys, daily partitions, Parquet through the IO manager to the staging
-    paths). `deps`: the tables a stand-in waits for, by stand-in (none by default)."""
+    paths); dim_title records that it starts the history, as the real one does on a first day, so the real publish
+    step accepts it. `deps`: the tables a stand-in waits for, by stand-in (none by default)."""
 
     def build(name: str) -> dg.AssetsDefinition:
         @dg.asset(name=name, partitions_def=daily_partitions, deps=(deps or {}).get(name))
-        def table(context: dg.AssetExecutionContext) -> pl.DataFrame:
-            return tables_by_day(context.partition_key)[name]
+        def table(context: dg.AssetExecutionContext) -> dg.Output:
+            chain = {"predecessor_day": "none (first day)", PREDECESSOR_SHA256_KEY: ""} if name == CHAIN_TABLE else {}
+            return dg.Output(tables_by_day(context.partition_key)[name], metadata=chain)
 
         return table
 
@@ -273,10 +260,10 @@ def published_star_schema_stand_in(deps: Sequence[str] = MODEL_TABLES) -> dg.Ass
     def published_star_schema(context: dg.AssetExecutionContext, data_lake: DataLake) -> None:
         day = partition_date(context.partition_key)
         predecessor = data_lake.published.latest_before(day)
-        report = data_lake.quality_dir(context.partition_key) / "quality.json"
+        report = data_lake.quality_dir(context.partition_key) / QUALITY_FILE
         data_lake.published.publish(
             day,
-            context.run.root_run_id or context.run.run_id,
+            generation_of(context.run),
             staged={name: data_lake.table_path(name, context.partition_key) for name in MODEL_TABLES},
             predecessor=predecessor.link() if predecessor else None,
             quality_report=report if report.is_file() else None,
@@ -302,16 +289,15 @@ def quality_report(gates: Mapping[str, tuple[float, int, int]], threshold: float
 
 
 def quality_audit_stand_in(report: dict) -> dg.AssetsDefinition:
-    """Writes `report` as the day's quality report (latest and this run's attempt) and evaluates its gates as
-    blocking checks on itself, like the quality helper's `quality_audit`."""
-    specs = [dg.AssetCheckSpec(gate, asset="quality_audit", blocking=True) for gate in report["gates"]]
+    """Writes `report` as the day's quality report (the attempt's, which the publish step reads, and the latest)
+    and evaluates its gates as blocking checks on itself, like the quality helper's `quality_audit`."""
+    specs = [dg.AssetCheckSpec(gate, asset=QUALITY_AUDIT_ASSET, blocking=True) for gate in report["gates"]]
 
-    @dg.asset(name="quality_audit", partitions_def=daily_partitions, deps=list(MODEL_TABLES), check_specs=specs)
+    @dg.asset(name=QUALITY_AUDIT_ASSET, partitions_def=daily_partitions, deps=list(MODEL_TABLES), check_specs=specs)
     def quality_audit(context: dg.AssetExecutionContext, data_lake: DataLake):
-        quality_dir = data_lake.quality_dir(context.partition_key)
-        (quality_dir / "attempts").mkdir(parents=True, exist_ok=True)
-        for path in (quality_dir / "quality.json", quality_dir / "attempts" / f"{context.run.run_id}.json"):
-            path.write_text(json.dumps(report))
+        attempt = attempt_report_path(data_lake, context.partition_key, generation_of(context.run))
+        for path in (attempt, data_lake.quality_dir(context.partition_key) / QUALITY_FILE):
+            write_json_atomically(path, report)
         yield dg.MaterializeResult()
         for gate, figures in report["gates"].items():
             yield dg.AssetCheckResult(check_name=gate, passed=figures["passed"], severity=dg.AssetCheckSeverity.ERROR)

@@ -24,6 +24,7 @@ from media_assets.model.transforms import (
     DIM_GENRE_SCHEMA,
     DIM_TITLE_SCHEMA,
     build_dim_date,
+    build_dim_genre,
     build_fact_ratings,
     rating_statistics,
 )
@@ -472,7 +473,7 @@ def large_star_schema(titles: int, seed: int = 7) -> dict[str, pl.DataFrame]:
     return {
         "dim_title": dim_title,
         "dim_person": dim_person,
-        "dim_genre": hand_made_model()["dim_genre"],
+        "dim_genre": build_dim_genre(),
         "dim_date": build_dim_date(dim_title.lazy()),
         "title_genre_bridge": bridge,
         "fact_ratings": fact_ratings,

@@ -1,5 +1,5 @@
-"""pipeline_metrics.json after small runs of stand-ins of the graph (raw files, model tables, quality audit,
-publication) and the KPI asset; for failed and blocked runs through the run-failure sensor."""
+"""pipeline_metrics.json after small runs of stand-ins of the graph (raw files, model tables, quality audit), the
+real publish step and the KPI asset; for failed and blocked runs through the run-failure sensor."""
 
 import json
 
@@ -10,6 +10,7 @@ from media_assets.kpis.assets import media_kpis
 from media_assets.kpis.metrics import PipelineMetrics, write_pipeline_metrics
 from media_assets.model.transforms import MODEL_TABLES
 from media_assets.partitions import daily_partitions
+from media_assets.publish.assets import published_star_schema
 from media_assets.resources import DataLake
 from media_assets.run_failure import pipeline_metrics_on_failure
 from media_assets.telemetry import peak_rss_bytes
@@ -17,7 +18,6 @@ from media_assets_tests.star_schema_support import (
     DAY_2,
     hand_made_model,
     model_assets,
-    published_star_schema_stand_in,
     quality_audit_stand_in,
     quality_report,
     resources_for,
@@ -49,7 +49,7 @@ def materialize(root: str, instance: dg.DagsterInstance, report: dict = PASSING,
             raw_stand_in,
             *model_assets(lambda _: model()),
             quality_audit_stand_in(report),
-            published_star_schema_stand_in(deps=[*MODEL_TABLES, "quality_audit"]),
+            published_star_schema,
             media_kpis,
         ],
         partition_key=DAY_2,
@@ -139,7 +139,7 @@ def test_kpis_alone_take_quality_from_the_published_report_and_source_from_earli
     assert metrics.run_id == result.run_id and metrics.published_generation == first_run_id
     assert set(metrics.assets) == {"media_kpis"}
     assert metrics.source_kind == "file"
-    assert metrics.quality.report == f"quality/{DAY_2}/quality.json"  # what the publication recorded
+    assert metrics.quality.report == f"quality/{DAY_2}/attempts/{first_run_id}.json"  # the published attempt
     assert metrics.quality.score == pytest.approx(PASSING["quality_score"])
 
 

@@ -13,6 +13,7 @@ from media_assets.kpis.metrics import AssetFigures, PipelineMetrics, write_pipel
 from media_assets.kpis.registry import compute_kpis
 from media_assets.kpis.report import Kpi
 from media_assets.partitions import daily_partitions, partition_date
+from media_assets.publish.assets import PUBLISHED_ASSET
 from media_assets.publish.state import PublishedDay
 from media_assets.resources import DataLake
 from media_assets.telemetry import peak_rss_bytes
@@ -20,7 +21,7 @@ from media_assets.telemetry import peak_rss_bytes
 KPI_GROUP = "kpis"
 KPI_ASSET_NAME = "media_kpis"
 KPIS_FILE = "kpis.json"
-PUBLISHED_STAR_SCHEMA = dg.AssetKey("published_star_schema")
+PUBLISHED_STAR_SCHEMA = dg.AssetKey(PUBLISHED_ASSET)
 TMDB_ASSET = "tmdb_title_details"
 
 

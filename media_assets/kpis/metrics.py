@@ -22,13 +22,13 @@ from pydantic import BaseModel, ConfigDict
 
 from media_assets.atomic_files import write_json_atomically
 from media_assets.partitions import partition_date
+from media_assets.publish.assets import generation_of
+from media_assets.quality.report import QUALITY_FILE, attempt_report_path
 from media_assets.resources import DataLake
 from media_assets.sources.assets import raw_asset_key
 from media_assets.sources.imdb_files import IMDB_FILES
 
 PIPELINE_METRICS_FILE = "pipeline_metrics.json"
-QUALITY_REPORT_FILE = "quality.json"
-QUALITY_ATTEMPTS_DIR = "attempts"
 PARTITION_TAG = "dagster/partition"
 """Dagster's documented tag naming the partition of a single-partition run."""
 
@@ -192,15 +192,15 @@ def failed_blocking_checks(events: Sequence[dg.EventLogEntry]) -> list[str]:
 
 
 def quality_report_path(data_lake: DataLake, run: dg.DagsterRun, partition_key: str) -> Path | None:
-    """The report of this run's audit of the day, else that of the day's published attempt, else the latest."""
-    quality_dir = data_lake.quality_dir(partition_key)
-    this_run = quality_dir / QUALITY_ATTEMPTS_DIR / f"{run.run_id}.json"
+    """The report of this attempt's audit of the day (a re-executed run's attempt is its root run's), else that of
+    the day's published attempt, else the latest attempt's."""
+    this_run = attempt_report_path(data_lake, partition_key, generation_of(run))
     if this_run.is_file():
         return this_run
     published = data_lake.published.get(partition_date(partition_key))
     if published is not None and published.quality_report is not None and published.quality_report.is_file():
         return published.quality_report
-    latest = quality_dir / QUALITY_REPORT_FILE
+    latest = data_lake.quality_dir(partition_key) / QUALITY_FILE
     return latest if latest.is_file() else None
 
 
