@@ -168,8 +168,9 @@ def failed_steps(events: Sequence[dg.EventLogEntry]) -> list[FailedStep]:
     for event in events:
         if event.dagster_event_type != dg.DagsterEventType.STEP_FAILURE or event.step_key is None:
             continue
-        error = event.dagster_event.step_failure_data.error if event.dagster_event else None
-        # Dagster wraps the code's exception: its own error is the innermost cause.
+        # `event_specific_data.error` as in the documented example of RunFailureSensorContext.get_step_failure_events.
+        error = event.dagster_event.event_specific_data.error if event.dagster_event else None
+        # Dagster wraps the code's exception: the code's own error is the innermost cause.
         while error is not None and error.cause is not None:
             error = error.cause
         failed.append(
