@@ -170,6 +170,25 @@ def dim_title_frame() -> pl.DataFrame:
     return pl.DataFrame(current + history, schema=DIM_TITLE_SCHEMA)
 
 
+def star_schema(
+    dim_title: pl.DataFrame,
+    dim_person: pl.DataFrame,
+    title_genre_bridge: pl.DataFrame,
+    fact_ratings: pl.DataFrame,
+    fact_cast_crew: pl.DataFrame,
+) -> dict[str, pl.DataFrame]:
+    """The seven model tables, with dim_genre and dim_date built by the production transforms."""
+    return {
+        "dim_title": dim_title,
+        "dim_person": dim_person,
+        "dim_genre": build_dim_genre(),
+        "dim_date": build_dim_date(dim_title.lazy()),
+        "title_genre_bridge": title_genre_bridge,
+        "fact_ratings": fact_ratings,
+        "fact_cast_crew": fact_cast_crew,
+    }
+
+
 def hand_made_model(snapshot_date: str = DAY_2) -> dict[str, pl.DataFrame]:
     """A consistent, small star schema passing every quality gate (genre coverage 11/12 >= 0.90)."""
     dim_title = dim_title_frame()
@@ -214,15 +233,9 @@ def hand_made_model(snapshot_date: str = DAY_2) -> dict[str, pl.DataFrame]:
         ],
         schema={"credit_id": pl.Int64} | CLEAN_TITLE_PRINCIPALS_SCHEMA,
     )
-    return {
-        "dim_title": dim_title,
-        "dim_person": dim_person,
-        "dim_genre": build_dim_genre(),
-        "dim_date": build_dim_date(dim_title.lazy()),
-        "title_genre_bridge": bridge,
-        "fact_ratings": fact_ratings_frame(RATINGS, partition_date(snapshot_date)),
-        "fact_cast_crew": fact_cast_crew,
-    }
+    return star_schema(
+        dim_title, dim_person, bridge, fact_ratings_frame(RATINGS, partition_date(snapshot_date)), fact_cast_crew
+    )
 
 
 def previous_day_model() -> dict[str, pl.DataFrame]:

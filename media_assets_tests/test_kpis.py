@@ -23,8 +23,6 @@ from media_assets.kpis.report import KpiReport
 from media_assets.model.transforms import (
     DIM_GENRE_SCHEMA,
     DIM_TITLE_SCHEMA,
-    build_dim_date,
-    build_dim_genre,
     build_fact_ratings,
     rating_statistics,
 )
@@ -40,6 +38,7 @@ from media_assets_tests.star_schema_support import (
     previous_day_model,
     quality_report,
     resources_for,
+    star_schema,
 )
 
 
@@ -470,15 +469,7 @@ def large_star_schema(titles: int, seed: int = 7) -> dict[str, pl.DataFrame]:
         },
         is_inferred=pl.lit(False),
     )
-    return {
-        "dim_title": dim_title,
-        "dim_person": dim_person,
-        "dim_genre": build_dim_genre(),
-        "dim_date": build_dim_date(dim_title.lazy()),
-        "title_genre_bridge": bridge,
-        "fact_ratings": fact_ratings,
-        "fact_cast_crew": fact_cast_crew,
-    }
+    return star_schema(dim_title, dim_person, bridge, fact_ratings, fact_cast_crew)
 
 
 def write_tables(model: dict[str, pl.DataFrame], folder: Path, shuffle_seed: int | None, row_group_size: int):
