@@ -34,7 +34,7 @@ def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("lake")
     lake = DataLake(root=str(root))
     result = dg.materialize(
-        # The publish step stands in until media_assets.publish provides it.
+        # The publish step stands in until quality_audit lands: the real one publishes only an audited attempt.
         [*raw_assets, *clean_assets, *model_assets, published_star_schema_stand_in(), *kpi_assets, *quality_checks],
         partition_key=PARTITION,
         resources={
