@@ -16,6 +16,7 @@ from media_assets.model.assets import model_assets
 from media_assets.publish.assets import publish_assets
 from media_assets.quality.checks import QualitySettings, quality_checks
 from media_assets.resources import DataLake, ImdbSource, ModelSettings
+from media_assets.run_failure import pipeline_metrics_on_failure
 from media_assets.schedules import imdb_daily_schedule
 from media_assets.sensors import imdb_release_sensor
 from media_assets.settings import env_or_default
@@ -39,7 +40,7 @@ defs = dg.Definitions(
     asset_checks=[*raw_freshness_checks, *quality_checks],
     jobs=[imdb_daily],
     schedules=[imdb_daily_schedule],
-    sensors=[imdb_release_sensor, history_rebuild_sensor, raw_freshness_sensor],
+    sensors=[imdb_release_sensor, history_rebuild_sensor, pipeline_metrics_on_failure, raw_freshness_sensor],
     # Set once here, so runs launched from the UI are limited like the daily job's.
     executor=imdb_executor,
     resources={
