@@ -15,7 +15,7 @@ from dagster._core.storage.asset_check_execution_record import COMPLETED_ASSET_C
 from pydantic import BaseModel, ConfigDict
 
 from media_assets.partitions import partition_date
-from media_assets.quality.checks import QUALITY_CHECK_KEYS
+from media_assets.quality.assets import QUALITY_CHECK_KEYS
 from media_assets.quality.gates import quality_score
 from media_assets.sources.assets import raw_asset_key
 from media_assets.sources.imdb_files import IMDB_FILES
