@@ -244,6 +244,37 @@ def test_primary_title_missing_on_a_fifth_fails_title_completeness(sample_day: F
     assert_examples(gate, "title.basics", missing)
 
 
+def test_examples_interleave_quarantined_lines_and_clean_rows_in_line_order(sample_day: Files, tmp_path: Path):
+    """Unparseable scoped titles count for completeness (measured before quarantine), and the examples are the
+    first failing lines whether they became clean rows or were quarantined."""
+
+    def corrupt(number: int, f: list[str]) -> list[str] | None:
+        if not scoped(f):
+            return None
+        if number % 50 == 3:
+            return ["xx" + f[0][2:], *f[1:]]
+        return [f[0], f[1], "\\N", *f[3:]] if number % 5 == 0 else None
+
+    files, changed = rewrite(sample_day, "title.basics", corrupt)
+    day = audit(files, tmp_path)
+    gate = day.gate(gates.TITLE_COMPLETENESS)
+    bad_ids = {number for number, line in changed.items() if line.startswith("xx")}
+    assert bad_ids & set(sorted(changed)[: gates.MAX_FAILING_EXAMPLES])  # both kinds among the examples
+    assert gate["failing_by_condition"] == {
+        "primary_title_missing": len(changed) - len(bad_ids),
+        "start_year_missing_on_rated_title": 0,
+        "bad_tconst": len(bad_ids),
+    }
+    assert_examples(gate, "title.basics", changed)
+    assert [example["failed"] for example in gate["failing_examples"]] == [
+        ["bad_tconst"] if number in bad_ids else ["primary_title_missing"]
+        for number in sorted(changed)[: gates.MAX_FAILING_EXAMPLES]
+    ]
+    assert {example["key"] for example in gate["failing_examples"]} == {
+        fields(changed[number])[0] for number in sorted(changed)[: gates.MAX_FAILING_EXAMPLES]
+    }
+
+
 def test_a_third_of_the_people_gone_fails_person_linking(sample_day: Files, tmp_path: Path):
     people = sample_day["name.basics"]
     gone = {fields(line)[0] for index, line in enumerate(people[1:]) if index % 3 == 0}

@@ -143,8 +143,8 @@ def count_defects(
 ) -> tuple[int, int, dict[str, int], pl.DataFrame]:
     """Flag every row of `rows` with each defect (name -> boolean expression; null counts as a defect) in one pass.
 
-    Returns rows checked, failing rows, failing rows by defect and the first `MAX_FAILING_EXAMPLES` failing rows
-    by `order_by`, with their defects in a list column `failed`.
+    Returns rows checked, failing rows, failing rows by defect and a sample of failing rows holding the first
+    `MAX_FAILING_EXAMPLES` by `order_by`, with their defects in a list column `failed`.
     """
     flagged = rows.with_columns(**{name: expr.fill_null(True) for name, expr in defects.items()})
     flagged = flagged.with_columns(pl.any_horizontal(list(defects)).alias(_FAILED)).cache()
@@ -153,10 +153,14 @@ def count_defects(
         failing_count=pl.col(_FAILED).sum(),
         **{name: pl.col(name).sum() for name in defects},
     )
+    failing = flagged.filter(_FAILED)
+    # Clean rows and quarantined lines (known by their line_number) are ordered apart: the first of each, located
+    # in the file by `examples_of`, hold the first failing lines.
+    parts = [failing]
+    if "line_number" in rows.collect_schema().names():
+        parts = [failing.filter(pl.col("line_number").is_null()), failing.filter(pl.col("line_number").is_not_null())]
     sample_query = (
-        flagged.filter(_FAILED)
-        .sort(order_by, nulls_last=True)
-        .head(MAX_FAILING_EXAMPLES)
+        pl.concat([part.sort(order_by, nulls_last=True).head(MAX_FAILING_EXAMPLES) for part in parts])
         .with_columns(failed=pl.concat_list([pl.when(name).then(pl.lit(name)) for name in defects]).list.drop_nulls())
         .drop(*defects, _FAILED)
     )
