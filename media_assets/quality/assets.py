@@ -21,7 +21,14 @@ from media_assets.quality.gates import CleanFile, GateResult
 from media_assets.quality.report import build_report, read_report, write_report
 from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake, ModelSettings
-from media_assets.sources.imdb_files import IMDB_FILES, NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, TITLE_RATINGS
+from media_assets.sources.imdb_files import (
+    IMDB_FILES,
+    NAME_BASICS,
+    TITLE_BASICS,
+    TITLE_PRINCIPALS,
+    TITLE_RATINGS,
+    ImdbFile,
+)
 
 QUALITY_GROUP = "quality"
 QUALITY_AUDIT = "quality_audit"
@@ -60,21 +67,22 @@ with warnings.catch_warnings():
 QUALITY_CHECK_KEYS: dict[str, dg.AssetCheckKey] = {spec.name: spec.key for spec in QUALITY_CHECK_SPECS}
 """The check of each gate, by gate name (the check names are the gate names)."""
 
-_CLEAN_INPUTS = {clean_asset_key(imdb_file).path[-1]: imdb_file for imdb_file in IMDB_FILES}
+CLEAN_INPUTS = [clean_asset_key(imdb_file).path[-1] for imdb_file in IMDB_FILES]
 
 
-def clean_file(data_lake: DataLake, partition_key: str, dataset: str, table: pl.LazyFrame) -> CleanFile:
-    """A clean table with the side tables the clean step wrote beside it."""
+def clean_file(data_lake: DataLake, partition_key: str, imdb_file: ImdbFile, table: pl.LazyFrame) -> CleanFile:
+    """A clean table with the side tables its clean step wrote beside it."""
     side_tables = {}
     for side in ("quarantined", "nulled"):
-        path = data_lake.quarantine_dir(partition_key) / f"{dataset}.{side}.parquet"
+        path = data_lake.quarantine_dir(partition_key) / f"{imdb_file.dataset}.{side}.parquet"
         if not path.is_file():
             raise FileNotFoundError(
-                f"quality_audit {partition_key}: {path} is missing; materialize clean_{dataset.replace('.', '_')} "
-                f"for {partition_key} again (it writes the table and its side tables together)"
+                f"quality_audit {partition_key}: {path} is missing; materialize "
+                f"{clean_asset_key(imdb_file).to_user_string()} for {partition_key} again (it writes the table and "
+                "its side tables together)"
             )
         side_tables[side] = pl.scan_parquet(path)
-    return CleanFile(dataset, table, side_tables["quarantined"], side_tables["nulled"])
+    return CleanFile(imdb_file.dataset, table, side_tables["quarantined"], side_tables["nulled"])
 
 
 def previous_day(data_lake: DataLake, partition_key: str) -> PreviousDay | None:
@@ -145,7 +153,7 @@ def check_result(result: GateResult, report_path: str, staging: str) -> dg.Asset
     kinds={"polars", "json"},
     owners=["team:data-engineering"],
     tags={"layer": "quality"},
-    ins={name: dg.AssetIn(name) for name in [*_CLEAN_INPUTS, *READ_MODEL_TABLES]},
+    ins={name: dg.AssetIn(name) for name in [*CLEAN_INPUTS, *READ_MODEL_TABLES]},
     deps=[table for table in MODEL_TABLES if table not in READ_MODEL_TABLES],
     check_specs=QUALITY_CHECK_SPECS,
 )
@@ -168,13 +176,16 @@ def quality_audit(
     partition_key = context.partition_key
     generation = context.run.root_run_id or context.run.run_id
     clean_tables = {
-        TITLE_BASICS.dataset: clean_title_basics,
-        TITLE_RATINGS.dataset: clean_title_ratings,
-        NAME_BASICS.dataset: clean_name_basics,
-        TITLE_PRINCIPALS.dataset: clean_title_principals,
+        TITLE_BASICS: clean_title_basics,
+        TITLE_RATINGS: clean_title_ratings,
+        NAME_BASICS: clean_name_basics,
+        TITLE_PRINCIPALS: clean_title_principals,
     }
     audit = audit_day(
-        {dataset: clean_file(data_lake, partition_key, dataset, table) for dataset, table in clean_tables.items()},
+        {
+            imdb_file.dataset: clean_file(data_lake, partition_key, imdb_file, table)
+            for imdb_file, table in clean_tables.items()
+        },
         {imdb_file.dataset: data_lake.raw_dir(partition_key) / imdb_file.file_name for imdb_file in IMDB_FILES},
         StagedModel(dim_title, dim_genre, title_genre_bridge),
         model_settings.title_types,
@@ -190,8 +201,9 @@ def quality_audit(
     failed = [gate for gate, result in audit.gates.items() if result.status == gates.FAILED]
     if failed:
         context.log.error(
-            f"quality_audit {partition_key}: failed {', '.join(failed)}; the day stays unpublished, its staged "
-            f"tables for inspection under {staging}/<table>/{partition_key}.parquet; report {report_path}"
+            f"quality_audit {partition_key}: failed {', '.join(failed)}; this attempt is not published (what was "
+            f"published of the day stays), its staged tables are kept for inspection under "
+            f"{staging}/<table>/{partition_key}.parquet; report {report_path}"
         )
     return dg.MaterializeResult(
         metadata={
