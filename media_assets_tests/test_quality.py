@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from media_assets.clean.assets import clean_assets
+from media_assets.clean.transforms import NULLED_SCHEMA, QUARANTINE_SCHEMA
 from media_assets.io_managers import ParquetIOManager
 from media_assets.model.assets import model_assets
 from media_assets.model.transforms import MODEL_TABLES
@@ -568,3 +569,31 @@ def test_genre_tokens_outside_the_vocabulary_are_nulled_with_their_line(tmp_path
     table, nulled = pl.collect_all([plan.table, plan.nulled])
     assert table["genres"].to_list() == [["Drama"], [], None, ["Sci-Fi", "Film-Noir"]]
     assert nulled.rows() == [(2, "genres", "drama"), (2, "genres", " Comedy"), (3, "genres", "")]
+
+
+def test_lines_the_clean_step_lost_fail_reconciliation_whatever_the_share():
+    quarantine = pl.LazyFrame(
+        {"line_number": [3], "reason": ["bad_averageRating"], "raw_line": ["tt0000002\t11.0\t5"]},
+        schema=QUARANTINE_SCHEMA,
+    )
+    ratings = gates.CleanFile(
+        "title.ratings", pl.LazyFrame({"title_id": range(1000)}), quarantine, pl.LazyFrame(schema=NULLED_SCHEMA)
+    )
+    # 1,002 lines: 1,000 rows, 1 quarantined for its rating (rating_range's), 1 nowhere.
+    measure = gates.reconciliation([ratings], {"title.ratings": 1002}, max_quarantine_share=0.01)
+    assert (measure.rows_checked, measure.failing_count) == (1002, 1)
+    assert measure.failing_by_condition == {"title.ratings: unaccounted": 1}
+    assert measure.pass_rate == pytest.approx(1 - 1 / 1002)
+    result = gates.judge(gates.RECONCILIATION, measure, threshold=0.99)
+    assert result.status == gates.FAILED and "title.ratings (1)" in result.note
+
+
+def test_volume_drift_compares_each_file_with_the_previous_published_day():
+    previous = {"title.basics": 1000, "title.ratings": 0, "name.basics": 1000, "title.principals": 1000}
+    today = {"title.basics": 1050, "title.ratings": 3, "name.basics": 949, "title.principals": 1000}
+    measure = gates.volume_drift(today, previous, "2026-06-14", band=0.05)
+    assert [example.key for example in measure.examples] == ["title.ratings", "name.basics"]
+    assert (measure.rows_checked, measure.failing_count, measure.pass_rate) == (4, 2, 0.5)
+    assert measure.examples[1].raw_value == "949 lines, 1,000 on 2026-06-14 (-5.1%)"
+    first_day = gates.judge(gates.VOLUME_DRIFT, gates.volume_drift(today, None, None, 0.05), threshold=1.0)
+    assert (first_day.status, first_day.passed, first_day.pass_rate) == (gates.NO_DATA, None, None)
