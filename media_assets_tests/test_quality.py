@@ -31,6 +31,7 @@ from media_assets.quality.report import (
     latest_report_path,
     read_report,
     record_publication,
+    record_unpublication,
 )
 from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake, ImdbSource, ModelSettings
@@ -472,6 +473,11 @@ def test_the_published_attempt_stays_readable_after_a_failed_attempt(sample_day:
     latest = read_report(latest_report_path(first.lake, DAY_1))
     assert (latest["published"], latest["published_run"], latest["waiver"]) == (True, second.result.run_id, waiver)
     assert read_report(published_path)["published"] is False
+
+    # Withdrawn: no attempt is published, and the reports say so.
+    record_unpublication(first.lake, DAY_1)
+    for report in (read_report(latest_report_path(first.lake, DAY_1)), read_report(published_path)):
+        assert (report["published"], report["published_run"], report["published_report"]) == (False, None, None)
 
 
 def test_publication_of_an_unaudited_attempt_is_refused(tmp_path: Path):

@@ -17,7 +17,8 @@ A report:
      "raw_lines": {"<dataset>": <data lines>},   # what the next day's volume_drift compares with
      "staged_tables": {"<table>": "<path relative to the data directory>"}}
 
-The audit writes a report with `published` false; the publish step calls `record_publication`.
+The audit writes its report as the published state stands (an attempt is not published yet when it is audited);
+the publish step calls `record_publication` once the state switched, an unpublish `record_unpublication`.
 """
 
 import datetime as dt
@@ -89,8 +90,8 @@ def read_report(path: Path) -> dict[str, Any]:
 def record_publication(
     data_lake: DataLake, day: dt.date | str, generation: str, waiver: Mapping[str, Any] | None
 ) -> Path:
-    """Record that `generation`'s attempt is now the day's published one (with the operator's waiver, if any): in
-    its report, in the report of the attempt it replaces, and in `quality.json`. Returns the attempt's report path.
+    """Record that `generation`'s attempt is now the day's published one (with the operator's waiver, if any), in
+    every attempt's report of the day and in `quality.json`. Returns the attempt's report path.
 
     Called by the publish step after the published state switched."""
     path = attempt_report_path(data_lake, day, generation)
@@ -99,22 +100,30 @@ def record_publication(
             f"no quality report of attempt {generation} for {day} at {path}: materialize quality_audit for {day} "
             "in that run (or re-execute it) before publishing"
         )
-    publication = {
-        "published_run": generation,
-        "published_report": _relative(data_lake, path),
-    }
-    for attempt in sorted(path.parent.glob("*.json")):
-        this_one = attempt == path
-        report = read_report(attempt) | publication | {"published": this_one}
-        if this_one:
-            report["waiver"] = dict(waiver) if waiver else None
-        write_json_atomically(attempt, report)
-    latest_path = latest_report_path(data_lake, day)
-    latest = read_report(latest_path) if latest_path.is_file() else read_report(path)
-    write_json_atomically(
-        latest_path, read_report(path) if latest["generation"] == generation else latest | publication
-    )
+    _record(data_lake, day, path, {"waiver": dict(waiver) if waiver else None})
     return path
+
+
+def record_unpublication(data_lake: DataLake, day: dt.date | str) -> None:
+    """Record that no attempt of the day is published any more (an operator withdrew it), in every attempt's
+    report and in `quality.json`."""
+    _record(data_lake, day, None, {})
+
+
+def _record(data_lake: DataLake, day: dt.date | str, published: Path | None, published_changes: dict) -> None:
+    """Point every attempt's report of the day at the published attempt's (`published`: its report, or None), apply
+    `published_changes` to that one, and copy the latest attempt's report to `quality.json` again."""
+    publication = {
+        "published_run": published.stem if published else None,
+        "published_report": _relative(data_lake, published) if published else None,
+    }
+    for attempt in sorted((data_lake.quality_dir(str(day)) / ATTEMPTS_DIR).glob("*.json")):
+        report = read_report(attempt) | publication | {"published": attempt == published}
+        write_json_atomically(attempt, report | (published_changes if attempt == published else {}))
+    latest_path = latest_report_path(data_lake, str(day))
+    if latest_path.is_file():
+        latest = read_report(latest_path)
+        write_json_atomically(latest_path, read_report(attempt_report_path(data_lake, day, latest["generation"])))
 
 
 def failed_gates(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
