@@ -29,7 +29,7 @@ A gate with nothing to check reports `no_data`: never a pass, never a block (see
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import polars as pl
 
@@ -118,8 +118,8 @@ class GateResult:
     rows_checked: int
     failing_count: int
     failing_by_condition: dict[str, int]
-    failing_examples: list[Example] = field(default_factory=list)
-    note: str = ""
+    failing_examples: list[Example]
+    note: str
 
     def to_json(self) -> dict:
         return {
@@ -577,7 +577,7 @@ def relative_threshold(floor: float, previous_pass_rate: float | None, max_drop:
     next, which catches a defect above a floor set low for IMDb's normal gaps)."""
     if previous_pass_rate is None:
         return floor
-    return max(floor, round(previous_pass_rate - max_drop, 12))
+    return max(floor, round(previous_pass_rate - max_drop, 12))  # rounded: no 0.8900000000000001 in the report
 
 
 def judge(gate: str, measure: Measure, threshold: float) -> GateResult:
