@@ -11,7 +11,6 @@ the daily runs; the data directory from MEDIA_ASSETS_DATA_DIR unless --data-dir 
 
 import argparse
 import datetime as dt
-import json
 import os
 import shutil
 import sys
@@ -29,7 +28,7 @@ from media_assets.publish.assets import (
 )
 from media_assets.publish.state import PublishedState
 from media_assets.publish.warehouse import sync_warehouse
-from media_assets.quality.report import attempt_report_path, failed_gates
+from media_assets.quality.report import attempt_report_path, failed_gates, read_report, record_unpublication
 from media_assets.resources import DataLake
 
 AFTER_PUBLISH_ASSETS = [dg.AssetKey("warehouse"), dg.AssetKey("media_kpis")]
@@ -88,7 +87,7 @@ def publish_with_waiver(lake: DataLake, instance: dg.DagsterInstance, partition_
         print(f"{partition_key}: nothing is staged for this day; run it first.", file=sys.stderr)
         return 2
     generation = generation_of(instance.get_run_by_id(records[0].run_id))
-    report = json.loads(attempt_report_path(lake, partition_key, generation).read_text(encoding="utf-8"))
+    report = read_report(attempt_report_path(lake, partition_key, generation))
     waiver = {"reason": reason, "failed_gates": failed_gates(report), "by": os.environ.get("USER", "unknown")}
     published = publish_day(instance, lake, partition_key, generation, waiver=waiver)
     instance.report_runless_asset_event(
@@ -106,6 +105,7 @@ def publish_with_waiver(lake: DataLake, instance: dg.DagsterInstance, partition_
 
 def unpublish(lake: DataLake, instance: dg.DagsterInstance, partition_key: str, reason: str) -> int:
     withdrawn = lake.published.unpublish(dt.date.fromisoformat(partition_key), reason)
+    record_unpublication(lake, partition_key)
     instance.report_runless_asset_event(
         dg.AssetObservation(
             asset_key=PUBLISHED_ASSET,

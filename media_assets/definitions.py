@@ -14,7 +14,8 @@ from media_assets.jobs import imdb_daily, imdb_executor
 from media_assets.kpis.assets import kpi_assets
 from media_assets.model.assets import model_assets
 from media_assets.publish.assets import publish_assets
-from media_assets.quality.checks import QualitySettings, quality_checks
+from media_assets.quality.assets import quality_assets
+from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake, ImdbSource, ModelSettings
 from media_assets.run_failure import pipeline_metrics_on_failure
 from media_assets.schedules import imdb_daily_schedule
@@ -36,8 +37,16 @@ def quality_settings_from_env() -> QualitySettings:
 data_lake = DataLake(root=env_or_default("MEDIA_ASSETS_DATA_DIR", "data"))
 
 defs = dg.Definitions(
-    assets=[*raw_assets, *clean_assets, *model_assets, *publish_assets, *kpi_assets, *enrichment_assets],
-    asset_checks=[*raw_freshness_checks, *quality_checks],
+    assets=[
+        *raw_assets,
+        *clean_assets,
+        *model_assets,
+        *quality_assets,
+        *publish_assets,
+        *kpi_assets,
+        *enrichment_assets,
+    ],
+    asset_checks=[*raw_freshness_checks],
     jobs=[imdb_daily],
     schedules=[imdb_daily_schedule],
     sensors=[imdb_release_sensor, history_rebuild_sensor, pipeline_metrics_on_failure, raw_freshness_sensor],

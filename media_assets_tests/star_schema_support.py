@@ -32,8 +32,8 @@ from media_assets.model.transforms import (
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.publish.assets import QUALITY_AUDIT_ASSET, generation_of
 from media_assets.publish.state import CHAIN_TABLE, PREDECESSOR_SHA256_KEY
-from media_assets.quality.checks import QualitySettings
 from media_assets.quality.report import QUALITY_FILE, attempt_report_path
+from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake
 from media_assets.sources.imdb_files import IMDB_GENRES
 

@@ -1,9 +1,8 @@
 """History you can trust: days built from the latest published day, backfills rebuilt forward by the sensor, failed
 days never published, and rebuilds equal to the in-order chain byte for byte.
 
-Each day runs the real raw, clean, model and publish assets on the sample source. The audit is a stand-in with the
-audit's contract (it writes the attempt's report and carries a blocking check), so that a test decides whether a
-day's gate fails; the real gates have tests of their own (test_quality.py).
+Each day runs the real raw, clean, model, audit and publish assets on the sample source; a day is blocked by
+raising a gate's threshold above what the sample reaches.
 """
 
 import datetime as dt
@@ -14,46 +13,30 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from media_assets.atomic_files import write_json_atomically
 from media_assets.clean.assets import clean_assets
 from media_assets.history_rebuild import history_rebuild_sensor
 from media_assets.io_managers import ParquetIOManager
 from media_assets.model.assets import model_assets
 from media_assets.model.transforms import MODEL_TABLES
-from media_assets.partitions import daily_partitions
 from media_assets.publish.assets import publish_assets
 from media_assets.publish.state import file_sha256
+from media_assets.quality.assets import quality_assets
 from media_assets.quality.report import attempt_report_path
+from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake, ImdbSource, ModelSettings
 from media_assets.sources.assets import raw_assets
 
 DAY_20, DAY_21, DAY_22 = "2026-11-20", "2026-11-21", "2026-11-22"
-STAND_IN_GATE = "stand_in_gate"
 SCALE = 0.0002
-
-
-def audit_stand_in(passes: bool) -> dg.AssetsDefinition:
-    @dg.asset(
-        name="quality_audit",
-        partitions_def=daily_partitions,
-        deps=list(MODEL_TABLES),
-        check_specs=[dg.AssetCheckSpec(STAND_IN_GATE, asset="quality_audit", blocking=True)],
-    )
-    def quality_audit(context: dg.AssetExecutionContext, data_lake: DataLake):
-        generation = context.run.root_run_id or context.run.run_id
-        report = {"snapshot_date": context.partition_key, "gates": {STAND_IN_GATE: {"passed": passes}}}
-        write_json_atomically(attempt_report_path(data_lake, context.partition_key, generation), report)
-        yield dg.MaterializeResult()
-        yield dg.AssetCheckResult(check_name=STAND_IN_GATE, passed=passes)
-
-    return quality_audit
 
 
 def run_day(
     instance: dg.DagsterInstance, lake: DataLake, day: str, passes: bool = True, scale: float = SCALE
 ) -> dg.ExecuteInProcessResult:
+    """Run a day; with `passes=False` a genre-coverage floor of 1.0 blocks it (every sample day has titles without
+    a genre)."""
     return dg.materialize(
-        [*raw_assets, *clean_assets, *model_assets, audit_stand_in(passes), *publish_assets],
+        [*raw_assets, *clean_assets, *model_assets, *quality_assets, *publish_assets],
         partition_key=day,
         instance=instance,
         resources={
@@ -61,6 +44,7 @@ def run_day(
             "io_manager": ParquetIOManager(data_lake=lake),
             "imdb_source": ImdbSource(kind="sample", sample_scale=scale),
             "model_settings": ModelSettings(),
+            "quality_settings": QualitySettings() if passes else QualitySettings(genre_coverage_min_pass_rate=1.0),
         },
         raise_on_error=False,
     )

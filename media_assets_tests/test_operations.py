@@ -116,9 +116,9 @@ def test_a_blocked_day_published_with_a_waiver_then_withdrawn(tmp_path):
     assert waived.returncode == 0, waived.stdout + waived.stderr
     publication = lake.published.get(dt.date(2026, 11, 20))
     assert publication.waiver["reason"] == "IMDb dropped genres for a day; accepted by the team"
-    assert publication.waiver["failed_gates"] == ["genre_coverage"]
+    assert list(publication.waiver["failed_gates"]) == ["genre_coverage"]
     report = json.loads((lake.quality_dir(DAY_20) / "quality.json").read_text())
-    assert report["published"] is True and report["waiver"]["failed_gates"] == ["genre_coverage"]
+    assert report["published"] is True and list(report["waiver"]["failed_gates"]) == ["genre_coverage"]
     with duckdb.connect(str(lake.warehouse_path), read_only=True) as warehouse:
         assert warehouse.execute("SELECT count(DISTINCT snapshot_date) FROM fact_ratings").fetchone()[0] == 1
     assert (lake.kpi_dir(DAY_20) / "kpis.json").is_file()
@@ -128,5 +128,6 @@ def test_a_blocked_day_published_with_a_waiver_then_withdrawn(tmp_path):
     withdrawn = admin(tmp_path, "unpublish", DAY_20, "--reason", "waiver revoked")
     assert withdrawn.returncode == 0, withdrawn.stdout + withdrawn.stderr
     assert lake.published.days() == []
+    assert json.loads((lake.quality_dir(DAY_20) / "quality.json").read_text())["published"] is False
     with duckdb.connect(str(lake.warehouse_path), read_only=True) as warehouse:
         assert warehouse.execute("SELECT count(*) FROM warehouse_days").fetchone()[0] == 0

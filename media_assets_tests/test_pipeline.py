@@ -12,11 +12,12 @@ from media_assets.clean.assets import clean_assets
 from media_assets.io_managers import ParquetIOManager
 from media_assets.kpis.assets import kpi_assets
 from media_assets.model.assets import model_assets
-from media_assets.quality.checks import QualitySettings, quality_checks
+from media_assets.publish.assets import publish_assets
+from media_assets.quality.assets import QUALITY_CHECK_KEYS, quality_assets
+from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake, ImdbSource, ModelSettings
 from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_files import IMDB_FILES
-from media_assets_tests.star_schema_support import published_star_schema_stand_in
 
 PARTITION = "2026-06-15"
 SCOPED_TYPES = {"movie", "tvMovie", "tvSeries", "tvMiniSeries"}
@@ -34,8 +35,7 @@ def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("lake")
     lake = DataLake(root=str(root))
     result = dg.materialize(
-        # The publish step stands in until quality_audit lands: the real one publishes only an audited attempt.
-        [*raw_assets, *clean_assets, *model_assets, published_star_schema_stand_in(), *kpi_assets, *quality_checks],
+        [*raw_assets, *clean_assets, *model_assets, *quality_assets, *publish_assets, *kpi_assets],
         partition_key=PARTITION,
         resources={
             "data_lake": lake,
@@ -61,14 +61,17 @@ def test_every_asset_and_check_of_the_partition_succeeds(run):
     assert result.success
     materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     expected = {
-        key.to_user_string() for a in [*raw_assets, *clean_assets, *model_assets, *kpi_assets] for key in a.keys
+        key.to_user_string()
+        for a in [*raw_assets, *clean_assets, *model_assets, *quality_assets, *kpi_assets]
+        for key in a.keys
     }
     assert materialized == expected | {"published_star_schema"}
     evaluations = result.get_asset_check_evaluations()
-    assert {evaluation.asset_check_key for evaluation in evaluations} == {
-        key for check_def in quality_checks for key in check_def.check_keys
-    }
+    assert {evaluation.asset_check_key for evaluation in evaluations} == set(QUALITY_CHECK_KEYS.values())
     assert all(evaluation.passed for evaluation in evaluations)
+    # A first day has nothing to compare volumes with: no data, which does not block.
+    statuses = {evaluation.check_name: evaluation.metadata["status"].value for evaluation in evaluations}
+    assert statuses == {gate: "passed" for gate in QUALITY_CHECK_KEYS} | {"volume_drift": "no_data"}
 
 
 def test_raw_checksums_and_clean_row_counts_match_the_files(run):
@@ -111,6 +114,9 @@ def test_kpis_and_warehouse_are_written(run):
     metrics = json.loads((lake.kpi_dir(PARTITION) / "pipeline_metrics.json").read_text())
     assert metrics["source_kind"] == "sample"
     assert (metrics["status"], metrics["published_generation"]) == ("succeeded", result.run_id)
+    report = json.loads((lake.quality_dir(PARTITION) / "quality.json").read_text())
+    assert 0.0 < report["quality_score"] <= 1.0 and report["published"] is True
+    assert metrics["quality"]["score"] == report["quality_score"]
     # The raw files come from one step: each has its own figures, with that step's key and seconds.
     raw = {f"raw_{imdb_file.asset_suffix}": imdb_file for imdb_file in IMDB_FILES}
     [step_key] = {metrics["assets"][asset]["step_key"] for asset in raw}

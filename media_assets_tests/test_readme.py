@@ -63,6 +63,8 @@ def test_main_command_materializes_a_partition_in_a_fresh_copy(tmp_path):
         "title_completeness",
         "person_linking",
         "bridge_integrity",
+        "reconciliation",
+        "volume_drift",
     }
     for table in ("dim_title", "dim_person", "dim_genre", "dim_date", "fact_ratings", "fact_cast_crew"):
         assert (data / "tables" / table / f"{today}.parquet").stat().st_size > 0, table

@@ -135,7 +135,6 @@ def test_steps_the_tail_waits_for_start_first(defs: dg.Definitions):
         "clean_title_ratings",
         "clean_name_basics",
         "title_dimensions",
-        "dim_title_title_completeness",
         "fact_cast_crew",
         "dim_person",
     }

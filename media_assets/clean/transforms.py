@@ -38,6 +38,7 @@ from media_assets.clean.schemas import (
     CLEAN_TITLE_RATINGS_SCHEMA,
 )
 from media_assets.sources.imdb_files import (
+    IMDB_GENRES,
     IMDB_NULL,
     NAME_BASICS,
     TITLE_BASICS,
@@ -187,6 +188,22 @@ def title_id_list_field(field: str, parsed_column: str) -> NullableField:
     )
 
 
+def genre_list(field: str) -> pl.Expr:
+    """`Comedy,Drama` -> [Comedy, Drama], leaving out tokens outside IMDb's genre vocabulary (`IMDB_GENRES`): an
+    unknown genre, a case or whitespace variant, a blank (an empty value is one blank token); null for `\\N`."""
+    return text(field).str.split(",").list.filter(pl.element().is_in(IMDB_GENRES))
+
+
+def genre_list_field(field: str, parsed_column: str) -> NullableField:
+    """A genre list whose tokens outside the vocabulary were left out of `parsed_column`, each reported."""
+    tokens = text(field).str.split(",")
+    return NullableField(
+        field,
+        nulled=tokens.list.len() != pl.col(parsed_column).list.len(),
+        raw_values=tokens.list.filter(~pl.element().is_in(IMDB_GENRES)),
+    )
+
+
 def json_string_list(field: str) -> pl.Expr:
     """A JSON array of strings (`["Narrator","Jimmy \\"The Kid\\" Doyle"]`) decoded to a list; null when missing or
     not such an array."""
@@ -298,7 +315,8 @@ def build_clean_plan(
 
 def clean_title_basics(raw_path: Path, snapshot_date: date, keys_sorted: bool = False) -> CleanPlan:
     """title.basics: one row per title; years in 1870..snapshot year + 30 and runtimes >= 0 (0 and over 1,000
-    minutes are real), anything else nulled; isAdult 0/1 as a bool; genres as a list."""
+    minutes are real), anything else nulled; isAdult 0/1 as a bool; genres as a list of IMDb's genres (other
+    tokens nulled)."""
     last_year = snapshot_date.year + TITLE_YEARS_AHEAD
     return build_clean_plan(
         raw_path,
@@ -314,7 +332,7 @@ def clean_title_basics(raw_path: Path, snapshot_date: date, keys_sorted: bool = 
             "start_year": bounded_int("startYear", pl.Int32, FIRST_TITLE_YEAR, last_year),
             "end_year": bounded_int("endYear", pl.Int32, FIRST_TITLE_YEAR, last_year),
             "runtime_minutes": bounded_int("runtimeMinutes", pl.Int32, 0),
-            "genres": comma_list("genres"),
+            "genres": genre_list("genres"),
         },
         required=[RequiredField("tconst", pl.col("title_id"))],
         nullable=[
@@ -322,6 +340,7 @@ def clean_title_basics(raw_path: Path, snapshot_date: date, keys_sorted: bool = 
             scalar_field("startYear", "start_year"),
             scalar_field("endYear", "end_year"),
             scalar_field("runtimeMinutes", "runtime_minutes"),
+            genre_list_field("genres", "genres"),
         ],
         dedup_key=pl.col("title_id"),
         keys_sorted=keys_sorted,

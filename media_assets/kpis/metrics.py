@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from media_assets.atomic_files import write_json_atomically
 from media_assets.partitions import partition_date
 from media_assets.publish.assets import generation_of
-from media_assets.quality.report import QUALITY_FILE, attempt_report_path
+from media_assets.quality.report import attempt_report_path, latest_report_path
 from media_assets.resources import DataLake
 from media_assets.sources.assets import raw_asset_key
 from media_assets.sources.imdb_files import IMDB_FILES
@@ -201,7 +201,7 @@ def quality_report_path(data_lake: DataLake, run: dg.DagsterRun, partition_key: 
     published = data_lake.published.get(partition_date(partition_key))
     if published is not None and published.quality_report is not None and published.quality_report.is_file():
         return published.quality_report
-    latest = data_lake.quality_dir(partition_key) / QUALITY_FILE
+    latest = latest_report_path(data_lake, partition_key)
     return latest if latest.is_file() else None
 
 

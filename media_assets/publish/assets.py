@@ -7,7 +7,6 @@ alone cannot publish an unaudited or failed day.
 """
 
 import datetime as dt
-import json
 import warnings
 from collections.abc import Iterator
 
@@ -24,7 +23,7 @@ from media_assets.publish.state import (
     PublishedState,
 )
 from media_assets.publish.warehouse import sync_warehouse
-from media_assets.quality.report import attempt_report_path, failed_gates, record_publication
+from media_assets.quality.report import attempt_report_path, failed_gates, read_report, record_publication
 from media_assets.resources import DataLake
 
 PUBLISH_GROUP = "publish"
@@ -113,7 +112,7 @@ def publish_day(
             f"{partition_key}: attempt {generation} has no quality report at {report_path}: its quality_audit did "
             "not run, so it cannot be published."
         )
-    failed = failed_gates(json.loads(report_path.read_text(encoding="utf-8")))
+    failed = failed_gates(read_report(report_path))
     if failed and waiver is None:
         raise PublishRefused(
             f"{partition_key}: gates {', '.join(failed)} failed in attempt {generation} ({report_path}). Fix the "
