@@ -32,7 +32,7 @@ from media_assets.model.transforms import (
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.publish.assets import QUALITY_AUDIT_ASSET, generation_of
 from media_assets.publish.state import CHAIN_TABLE, PREDECESSOR_SHA256_KEY
-from media_assets.quality.report import QUALITY_FILE, attempt_report_path
+from media_assets.quality.report import attempt_report_path, latest_report_path
 from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake
 from media_assets.sources.imdb_files import IMDB_GENRES
@@ -273,7 +273,7 @@ def published_star_schema_stand_in(deps: Sequence[str] = MODEL_TABLES) -> dg.Ass
     def published_star_schema(context: dg.AssetExecutionContext, data_lake: DataLake) -> None:
         day = partition_date(context.partition_key)
         predecessor = data_lake.published.latest_before(day)
-        report = data_lake.quality_dir(context.partition_key) / QUALITY_FILE
+        report = latest_report_path(data_lake, context.partition_key)
         data_lake.published.publish(
             day,
             generation_of(context.run),
@@ -308,9 +308,10 @@ def quality_audit_stand_in(report: dict) -> dg.AssetsDefinition:
 
     @dg.asset(name=QUALITY_AUDIT_ASSET, partitions_def=daily_partitions, deps=list(MODEL_TABLES), check_specs=specs)
     def quality_audit(context: dg.AssetExecutionContext, data_lake: DataLake):
-        attempt = attempt_report_path(data_lake, context.partition_key, generation_of(context.run))
-        for path in (attempt, data_lake.quality_dir(context.partition_key) / QUALITY_FILE):
-            write_json_atomically(path, report)
+        generation = generation_of(context.run)
+        attempt = attempt_report_path(data_lake, context.partition_key, generation)
+        for path in (attempt, latest_report_path(data_lake, context.partition_key)):
+            write_json_atomically(path, report | {"snapshot_date": context.partition_key, "generation": generation})
         yield dg.MaterializeResult()
         for gate, figures in report["gates"].items():
             yield dg.AssetCheckResult(check_name=gate, passed=figures["passed"], severity=dg.AssetCheckSeverity.ERROR)

@@ -10,7 +10,8 @@ import dagster as dg
 import pytest
 from dagster._core.storage.dagster_run import DagsterRun
 
-from media_assets.jobs import CRITICAL_PATH_OP_TAGS, ENRICHMENT_GROUP, imdb_executor
+from media_assets.jobs import ENRICHMENT_GROUP, imdb_executor
+from media_assets.priorities import CRITICAL_PATH_OP_TAGS
 from media_assets.schedules import RELEASE_SENSOR_NAME, RUN_AT_ENV, daily_cron
 
 SCHEDULE_NAME = "imdb_daily_schedule"
