@@ -13,11 +13,12 @@ from media_assets.jobs import imdb_daily, imdb_executor
 from media_assets.kpis.assets import kpi_assets
 from media_assets.model.assets import model_assets
 from media_assets.quality.checks import QualitySettings, quality_checks
-from media_assets.resources import DataLake, ImdbSource, ModelSettings
+from media_assets.resources import DataLake, ModelSettings
 from media_assets.schedules import imdb_daily_schedule
 from media_assets.sensors import imdb_release_sensor
 from media_assets.settings import env_or_default
-from media_assets.sources.assets import raw_assets
+from media_assets.sources.assets import raw_archive_checks, raw_assets
+from media_assets.sources.imdb_source import imdb_source_from_env
 
 
 def quality_settings_from_env() -> QualitySettings:
@@ -34,7 +35,7 @@ data_lake = DataLake(root=env_or_default("MEDIA_ASSETS_DATA_DIR", "data"))
 
 defs = dg.Definitions(
     assets=[*raw_assets, *clean_assets, *model_assets, *kpi_assets, *enrichment_assets],
-    asset_checks=[*raw_freshness_checks, *quality_checks],
+    asset_checks=[*raw_freshness_checks, *raw_archive_checks, *quality_checks],
     jobs=[imdb_daily],
     schedules=[imdb_daily_schedule],
     sensors=[imdb_release_sensor, raw_freshness_sensor],
@@ -43,13 +44,7 @@ defs = dg.Definitions(
     resources={
         "data_lake": data_lake,
         "io_manager": ParquetIOManager(data_lake=data_lake),
-        "imdb_source": ImdbSource(
-            kind=os.environ.get("IMDB_SOURCE", "sample"),  # validated against sample | http | file
-            base_url=env_or_default("IMDB_BASE_URL", "https://datasets.imdbws.com/"),
-            folder=env_or_default("IMDB_FOLDER", ""),
-            # Numbers are read here: Dagster's EnvVar only carries strings and ints.
-            sample_scale=float(os.environ.get("IMDB_SAMPLE_SCALE", "0.0005")),
-        ),
+        "imdb_source": imdb_source_from_env(),
         "model_settings": ModelSettings(),
         "quality_settings": quality_settings_from_env(),
         # The key stays an EnvVar (hidden in the UI); unset means enrichment is off and its asset says how to set it.

@@ -13,9 +13,10 @@ from media_assets.io_managers import ParquetIOManager
 from media_assets.kpis.assets import kpi_assets
 from media_assets.model.assets import model_assets
 from media_assets.quality.checks import QualitySettings, quality_checks
-from media_assets.resources import DataLake, ImdbSource, ModelSettings
+from media_assets.resources import DataLake, ModelSettings
 from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_files import IMDB_FILES
+from media_assets.sources.imdb_source import SampleImdbSource
 
 PARTITION = "2026-06-15"
 SCOPED_TYPES = {"movie", "tvMovie", "tvSeries", "tvMiniSeries"}
@@ -38,7 +39,7 @@ def run(tmp_path_factory):
         resources={
             "data_lake": lake,
             "io_manager": ParquetIOManager(data_lake=lake),
-            "imdb_source": ImdbSource(kind="sample", sample_scale=0.0002),
+            "imdb_source": SampleImdbSource(scale=0.0002),
             "model_settings": ModelSettings(),
             "quality_settings": QualitySettings(),
         },
@@ -109,12 +110,10 @@ def test_kpis_and_warehouse_are_written(run):
     metrics = json.loads((lake.kpi_dir(PARTITION) / "pipeline_metrics.json").read_text())
     assert metrics["source_kind"] == "sample"
     assert 0.0 < metrics["quality"]["score"] <= 1.0
-    # The raw files come from one step: each has its own figures, with that step's key and seconds.
+    # One step per raw file, each with its own figures.
     raw = {f"raw_{imdb_file.asset_suffix}": imdb_file for imdb_file in IMDB_FILES}
-    [step_key] = {metrics["assets"][asset]["step_key"] for asset in raw}
-    [seconds] = {metrics["assets"][asset]["seconds"] for asset in raw}
-    assert step_key == "raw_imdb_files" and seconds > 0
     for asset, imdb_file in raw.items():
+        assert metrics["assets"][asset]["step_key"] == asset and metrics["assets"][asset]["seconds"] > 0, asset
         raw_path = lake.raw_dir(PARTITION) / imdb_file.file_name
         assert metrics["assets"][asset]["bytes_written"] == raw_path.stat().st_size, asset
     assert lake.warehouse_path.exists()
