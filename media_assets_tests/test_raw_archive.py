@@ -443,3 +443,60 @@ def test_outcome_of_a_second_fetch_of_an_unchanged_file_reads_nothing(tmp_path):
         assert source.archive(TITLE_RATINGS, DAY, tmp_path / "raw", published=False).outcome is Outcome.UNCHANGED
     finally:
         source_file.chmod(0o644)
+
+
+FULL_DISK_FETCH = textwrap.dedent(
+    """
+    import datetime as dt, resource, signal, sys
+    from pathlib import Path
+    from media_assets.sources.imdb_files import TITLE_PRINCIPALS
+    from media_assets.sources.imdb_source import FileImdbSource
+    # The file system takes no more than 64 KiB per file from this process: a disk that fills up mid-copy.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (65_536, 65_536))
+    try:
+        FileImdbSource(folder=sys.argv[1]).archive(
+            TITLE_PRINCIPALS, dt.date.fromisoformat(sys.argv[2]), Path(sys.argv[3]), published=False
+        )
+    except OSError as error:
+        print(error)
+    """
+)
+
+
+def test_a_disk_that_fills_up_mid_copy_fails_clearly_and_leaves_nothing_partial(tmp_path):
+    mirror = tmp_path / "mirror"
+    old = put(mirror, DAY, TITLE_PRINCIPALS, gz(TITLE_PRINCIPALS, ["tt0000001\t1\tnm0000001\tactor\t\\N\t\\N"]))
+    raw_root = tmp_path / "raw"
+    FileImdbSource(folder=str(mirror / "{date}")).archive(TITLE_PRINCIPALS, DAY, raw_root, published=False)
+    archive = raw_root / PARTITION / TITLE_PRINCIPALS.file_name
+    kept = archive.read_bytes()
+    lines = [f'tt{n:07d}\t1\tnm{n:07d}\tself\t\\N\t["{os.urandom(8).hex()}"]' for n in range(1, 20_000)]
+    old.write_bytes(gz(TITLE_PRINCIPALS, lines))
+    assert old.stat().st_size > 65_536
+    fetch = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_FETCH, str(mirror / "{date}"), PARTITION, str(raw_root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert fetch.returncode == 0, fetch.stderr
+    assert f"disk full while archiving {old} into {raw_root / PARTITION}" in fetch.stdout
+    assert "the partial copy was removed and the archive left as it was" in fetch.stdout
+    assert archive.read_bytes() == kept
+    assert leftovers(raw_root) == []
+
+
+def test_an_archive_of_an_earlier_version_is_adopted_on_an_inode_of_its_own(tmp_path):
+    # The earlier version hard-linked the mirror's file into raw/<day>/ and kept `.stats.json` beside it.
+    source_file = put(tmp_path / "mirror", DAY, TITLE_RATINGS, gz(TITLE_RATINGS, RATINGS_LINES))
+    archive = tmp_path / "raw" / PARTITION / TITLE_RATINGS.file_name
+    archive.parent.mkdir(parents=True)
+    os.link(source_file, archive)
+    (archive.parent / (archive.name + ".stats.json")).write_text("{}")
+    result = FileImdbSource(folder=str(tmp_path / "mirror" / "{date}")).archive(
+        TITLE_RATINGS, DAY, tmp_path / "raw", published=True
+    )
+    assert result.outcome is Outcome.UNCHANGED
+    assert archive.stat().st_ino != source_file.stat().st_ino and archive.read_bytes() == source_file.read_bytes()
+    assert sorted(path.name for path in archive.parent.iterdir()) == [archive.name, archive.name + ".raw.json"]

@@ -44,6 +44,8 @@ SIDECAR_SUFFIX = ".raw.json"
 INVALID_UTF8_SUFFIX = ".invalid_utf8.parquet"
 REPAIRED_SUFFIX = ".utf8-repaired.gz"
 INVALID_UTF8_SCHEMA = pl.Schema({"line_number": pl.Int64, "raw_bytes": pl.Binary})
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+"""The file system took no more bytes: full, over quota, or over a file size limit."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ def archive_file(request: ArchiveRequest, offer: Callable[[], SourceFile]) -> Ar
     half-made archive."""
     request.raw_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(request.raw_root / ".locks" / f"{request.imdb_file.file_name}.lock"):
-        archived = read_archived(request.dest)
+        archived = read_archived(request.dest) or _adopt_unrecorded(request)
         if request.live and request.day < dt.datetime.now(dt.UTC).date():
             if archived is None:
                 raise FileNotFoundError(past_day_not_served(request.imdb_file, request.day, request.source_name))
@@ -269,7 +271,6 @@ def _archive_new(request: ArchiveRequest, archived: ArchivedFile | None, source:
     dest = request.dest
     check_free_space(request.raw_dir, source.path.stat().st_size, request.min_free_bytes, source.origin)
     tmp = temporary_sibling(dest)
-    derived_temps: dict[Path, Path] = {}
     try:
         try:
             verified = copy_verified(source.path, tmp, request.imdb_file, source.origin)
@@ -282,45 +283,72 @@ def _archive_new(request: ArchiveRequest, archived: ArchivedFile | None, source:
             return ArchiveResult(Outcome.UNCHANGED, read_archived(request.dest), source)
         if request.live and (no_release := _no_new_release(request, source, verified.sha256)):
             return no_release
-        if verified.invalid_utf8:
-            derived_temps = _write_utf8_derivatives(dest, tmp, verified, request)
-        for final, temporary in derived_temps.items():
-            os.replace(temporary, final)
-        os.replace(tmp, dest)
-        if not verified.invalid_utf8:
-            # Left from an earlier version of the file that had bad lines: they would describe another file.
-            invalid_utf8_path(dest).unlink(missing_ok=True)
-            repaired_path(dest).unlink(missing_ok=True)
-        _write_sidecar(dest, _record(dest, verified, source))
+        _install(request, tmp, verified, source)
     except OSError as error:
-        if error.errno == errno.ENOSPC:
+        if error.errno in _NO_ROOM:
             raise OSError(
-                errno.ENOSPC,
+                error.errno,
                 f"disk full while archiving {source.origin} into {request.raw_dir}: the partial copy was removed "
                 f"and the archive left as it was. Free some space and run again. ({error})",
             ) from error
         raise
     finally:
         tmp.unlink(missing_ok=True)
-        for temporary in derived_temps.values():
-            temporary.unlink(missing_ok=True)
     return ArchiveResult(Outcome.FETCHED, read_archived(request.dest), source)
 
 
-def _write_utf8_derivatives(dest: Path, tmp: Path, verified: VerifiedFile, request: ArchiveRequest) -> dict[Path, Path]:
-    """The invalid lines (exact bytes) and the repaired copy, as temporaries to rename with the file."""
-    check_free_space(request.raw_dir, verified.bytes, request.min_free_bytes, f"the repaired copy of {dest.name}")
-    temps = {invalid_utf8_path(dest): temporary_sibling(invalid_utf8_path(dest))}
+def _install(request: ArchiveRequest, tmp: Path, verified: VerifiedFile, source: SourceFile) -> None:
+    """Rename the verified `tmp` (and, for lines that are not UTF-8, the derived files) into place, then write the
+    sidecar: the sidecar comes last, so it never describes a file that is not there."""
+    dest = request.dest
+    derived = {invalid_utf8_path(dest), repaired_path(dest)} if verified.invalid_utf8 else set()
+    temps = {final: temporary_sibling(final) for final in derived}
+    try:
+        if verified.invalid_utf8:
+            _write_utf8_derivatives(tmp, verified, temps[invalid_utf8_path(dest)], temps[repaired_path(dest)])
+        for final, temporary in temps.items():
+            os.replace(temporary, final)
+        os.replace(tmp, dest)
+    finally:
+        for temporary in temps.values():
+            temporary.unlink(missing_ok=True)
+    # Left from an earlier version of the file that had bad lines, they would describe another file.
+    for stale in {invalid_utf8_path(dest), repaired_path(dest)} - derived:
+        stale.unlink(missing_ok=True)
+    _write_sidecar(dest, _record(dest, verified, source))
+
+
+def _adopt_unrecorded(request: ArchiveRequest) -> ArchivedFile | None:
+    """A day's file without a sidecar, left by an earlier version (which hard-linked the user's mirror files and
+    kept `.stats.json`/`.origin.json`/`.meta.json` beside them) or by a crash between rename and sidecar: copied
+    onto an inode of its own and recorded when it verifies; None (replaced like a missing file) when it does not."""
+    dest = request.dest
+    if not dest.exists():
+        return None
+    check_free_space(request.raw_dir, dest.stat().st_size, request.min_free_bytes, str(dest))
+    tmp = temporary_sibling(dest)
+    try:
+        verified = copy_verified(dest, tmp, request.imdb_file, str(dest))
+        _install(request, tmp, verified, SourceFile(dest, f"{dest} (an earlier archive)", ours=False))
+    except RawFileError:
+        return None
+    finally:
+        tmp.unlink(missing_ok=True)
+    for legacy in (".stats.json", ".origin.json", ".meta.json"):
+        dest.with_name(dest.name + legacy).unlink(missing_ok=True)
+    return read_archived(dest)
+
+
+def _write_utf8_derivatives(tmp: Path, verified: VerifiedFile, lines_path: Path, repaired: Path) -> None:
+    """The lines that are not UTF-8, with their exact bytes, and the repaired copy the clean step reads."""
     pl.DataFrame(
         {
             "line_number": [line.line_number for line in verified.invalid_utf8],
             "raw_bytes": [line.raw_bytes for line in verified.invalid_utf8],
         },
         schema=INVALID_UTF8_SCHEMA,
-    ).write_parquet(temps[invalid_utf8_path(dest)])
-    temps[repaired_path(dest)] = temporary_sibling(repaired_path(dest))
-    write_utf8_repaired_copy(tmp, temps[repaired_path(dest)])
-    return temps
+    ).write_parquet(lines_path)
+    write_utf8_repaired_copy(tmp, repaired)
 
 
 def _record(dest: Path, verified: VerifiedFile, source: SourceFile) -> dict:

@@ -16,7 +16,7 @@ import httpx
 from pydantic import Field
 
 from media_assets.settings import env_or_default
-from media_assets.sources.archive import ArchiveRequest, ArchiveResult, SourceFile, archive_file
+from media_assets.sources.archive import ArchiveRequest, ArchiveResult, SourceFile, archive_file, check_free_space
 from media_assets.sources.http_download import download_file
 from media_assets.sources.imdb_files import ImdbFile
 from media_assets.sources.sample_snapshots import sample_snapshot_folder
@@ -141,8 +141,12 @@ class HttpImdbSource(ImdbSource):
 
     def offer(self, imdb_file: ImdbFile, snapshot_date: dt.date, cache_dir: Path) -> SourceFile:
         url = self.url_of(imdb_file)
+        cached = cache_dir / imdb_file.file_name
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        # Before the server answers, the previous download's size is the best guess of the next one's.
+        check_free_space(cache_dir, cached.stat().st_size if cached.exists() else 0, self.min_free_bytes, url)
         with httpx.Client(timeout=httpx.Timeout(self.timeout_seconds), follow_redirects=True) as client:
-            result = download_file(client, url, cache_dir / imdb_file.file_name, max_attempts=self.max_attempts)
+            result = download_file(client, url, cached, max_attempts=self.max_attempts)
         return SourceFile(result.path, url, ours=True, etag=result.etag, last_modified=result.last_modified)
 
 
