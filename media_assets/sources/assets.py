@@ -28,9 +28,14 @@ def raw_asset_key(imdb_file: ImdbFile) -> dg.AssetKey:
 
 
 def remove_orphans_of_day(data_lake: DataLake, partition_key: str) -> list[str]:
-    """Remove the temporaries that killed writers left in the folders a day's run writes to (raw, quarantine and
-    every table folder); a concurrent run's temporaries are kept (see `remove_orphaned_temporaries`)."""
-    folders = [data_lake.raw_dir(partition_key), data_lake.quarantine_dir(partition_key)]
+    """Remove the temporaries that killed writers left in the folders a day's run writes to (raw, quarantine,
+    quality, KPIs and every table folder); a concurrent run's temporaries are kept (`remove_orphaned_temporaries`)."""
+    folders = [
+        data_lake.raw_dir(partition_key),
+        data_lake.quarantine_dir(partition_key),
+        data_lake.quality_dir(partition_key),
+        data_lake.kpi_dir(partition_key),
+    ]
     if data_lake.tables_dir.is_dir():
         folders += [folder for folder in data_lake.tables_dir.iterdir() if folder.is_dir()]
     return [str(path) for folder in folders for path in remove_orphaned_temporaries(folder)]
@@ -61,7 +66,7 @@ def raw_metadata(result: ArchiveResult, imdb_source: ImdbSource, imdb_file: Imdb
 
 
 def build_raw_asset(imdb_file: ImdbFile) -> dg.AssetsDefinition:
-    """The raw asset of one IMDb file, and its archive check."""
+    """The raw asset of one IMDb file."""
 
     @dg.asset(
         key=raw_asset_key(imdb_file),
