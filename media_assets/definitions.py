@@ -17,7 +17,7 @@ from media_assets.resources import DataLake, ModelSettings
 from media_assets.schedules import imdb_daily_schedule
 from media_assets.sensors import imdb_release_sensor
 from media_assets.settings import env_or_default
-from media_assets.sources.assets import raw_archive_checks, raw_assets
+from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_source import imdb_source_from_env
 
 
@@ -35,7 +35,7 @@ data_lake = DataLake(root=env_or_default("MEDIA_ASSETS_DATA_DIR", "data"))
 
 defs = dg.Definitions(
     assets=[*raw_assets, *clean_assets, *model_assets, *kpi_assets, *enrichment_assets],
-    asset_checks=[*raw_freshness_checks, *raw_archive_checks, *quality_checks],
+    asset_checks=[*raw_freshness_checks, *quality_checks],
     jobs=[imdb_daily],
     schedules=[imdb_daily_schedule],
     sensors=[imdb_release_sensor, raw_freshness_sensor],

@@ -65,7 +65,7 @@ def test_every_asset_and_check_of_the_partition_succeeds(run):
     assert materialized == expected
     evaluations = result.get_asset_check_evaluations()
     assert {evaluation.asset_check_key for evaluation in evaluations} == {
-        key for check_def in quality_checks for key in check_def.check_keys
+        key for check_def in [*raw_assets, *quality_checks] for key in check_def.check_keys
     }
     assert all(evaluation.passed for evaluation in evaluations)
 

@@ -25,9 +25,10 @@ from media_assets.model.transforms import CREDIT_ID_TITLE_FACTOR
 from media_assets.partitions import daily_partitions
 from media_assets.resources import DataLake
 from media_assets.sources.archive import Outcome
-from media_assets.sources.assets import ARCHIVE_CHECK_NAME, raw_archive_checks, raw_asset_key, raw_assets
+from media_assets.sources.assets import ARCHIVE_CHECK_NAME, raw_asset_key, raw_assets
 from media_assets.sources.imdb_files import IMDB_FILES, TITLE_BASICS, TITLE_PRINCIPALS, TITLE_RATINGS, ImdbFile
 from media_assets.sources.imdb_source import FileImdbSource, HttpImdbSource, ImdbSource
+from media_assets.sources.raw_files import RawFileError
 from media_assets_tests.http_fixtures import LocalFileServer
 
 DAY = dt.date(2026, 3, 1)
@@ -406,7 +407,6 @@ def test_the_archive_check_notices_a_changed_file(tmp_path):
     # The check alone, as an operator runs it over past days.
     defs = dg.Definitions(
         assets=raw_assets,
-        asset_checks=raw_archive_checks,
         jobs=[
             dg.define_asset_job(
                 "archive_audit", selection=dg.AssetSelection.checks(check_key), partitions_def=daily_partitions
@@ -417,8 +417,12 @@ def test_the_archive_check_notices_a_changed_file(tmp_path):
 
     def run_check() -> dg.AssetCheckEvaluation:
         # Tagged, not `partition_key=`: execute_in_process finds no partitions definition in a job of checks only.
-        result = defs.resolve_job_def("archive_audit").execute_in_process(tags={"dagster/partition": PARTITION})
+        result = defs.resolve_job_def("archive_audit").execute_in_process(
+            tags={"dagster/partition": PARTITION}, raise_on_error=False
+        )
         [evaluation] = result.get_asset_check_evaluations()
+        # A blocking check that fails fails its step, so the audit run fails too.
+        assert result.success is evaluation.passed
         return evaluation
 
     assert materialize(resources, [TITLE_RATINGS]).success
@@ -500,3 +504,38 @@ def test_an_archive_of_an_earlier_version_is_adopted_on_an_inode_of_its_own(tmp_
     assert result.outcome is Outcome.UNCHANGED
     assert archive.stat().st_ino != source_file.stat().st_ino and archive.read_bytes() == source_file.read_bytes()
     assert sorted(path.name for path in archive.parent.iterdir()) == [archive.name, archive.name + ".raw.json"]
+
+
+def test_a_truncated_download_fails_naming_the_url_and_is_downloaded_again_next_time(tmp_path):
+    good = gz(TITLE_RATINGS, RATINGS_LINES * 500)
+    with LocalFileServer({"/title.ratings.tsv.gz": good}) as server:
+        source = HttpImdbSource(base_url=server.url("/"), max_attempts=1)
+        assert source.archive(TITLE_RATINGS, today(), tmp_path, published=False).outcome is Outcome.FETCHED
+        archive = tmp_path / today().isoformat() / TITLE_RATINGS.file_name
+        server.set_file("/title.ratings.tsv.gz", good[:-100])
+        with pytest.raises(RawFileError) as error:
+            source.archive(TITLE_RATINGS, today(), tmp_path, published=False)
+        assert str(error.value).startswith(f"{server.url('/title.ratings.tsv.gz')}: truncated gzip")
+        assert archive.read_bytes() == good
+        # The bad download is not kept as the current version: the next run asks for the whole file again.
+        server.set_file("/title.ratings.tsv.gz", good)
+        gets_before = len(server.requests_to("/title.ratings.tsv.gz", method="GET"))
+        assert source.archive(TITLE_RATINGS, today(), tmp_path, published=False).outcome is Outcome.UNCHANGED
+        [again] = server.requests_to("/title.ratings.tsv.gz", method="GET")[gets_before:]
+        assert again.status == 200
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "header, diff",
+    [
+        ("tconst\tnumVotes\taverageRating", "same columns, other order: column 2 is 'numVotes', expected"),
+        ("tconst\taverageRating", "missing: ['numVotes']; not expected: none"),
+    ],
+)
+def test_a_reordered_or_missing_column_is_refused_with_a_diff(tmp_path, header, diff):
+    source_file = put(tmp_path / "mirror", DAY, TITLE_RATINGS, gz(TITLE_RATINGS, [], header=header))
+    with pytest.raises(RawFileError) as error:
+        FileImdbSource(folder=str(tmp_path / "mirror" / "{date}")).archive(TITLE_RATINGS, DAY, tmp_path / "raw", False)
+    assert str(error.value).startswith(f"{source_file}: line 1: the header of title.ratings.tsv.gz")
+    assert diff in str(error.value)

@@ -2,8 +2,8 @@
 
 One asset, and so one step, per file: a bad file fails its own step only, and Dagster then skips only what depends
 on it (its clean table and what is built from that); the other files are archived and cleaned. Each raw asset
-also carries an asset check that re-reads the stored file and compares it with the sha256 recorded when it was
-archived.
+also carries an asset check, run in the same step, that re-reads the stored file and compares it with the sha256
+recorded when it was archived.
 """
 
 import time
@@ -12,10 +12,11 @@ from collections.abc import Iterator
 import dagster as dg
 
 from media_assets.atomic_files import remove_orphaned_temporaries
+from media_assets.jobs import CRITICAL_PATH_OP_TAGS, LONGEST_STEP_OP_TAGS
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.resources import DataLake
 from media_assets.sources.archive import ArchiveResult, Outcome, read_archived, sha256_of
-from media_assets.sources.imdb_files import IMDB_FILES, ImdbFile
+from media_assets.sources.imdb_files import IMDB_FILES, TITLE_PRINCIPALS, ImdbFile
 from media_assets.sources.imdb_source import ImdbSource
 from media_assets.telemetry import peak_rss_bytes
 
@@ -65,90 +66,116 @@ def raw_metadata(result: ArchiveResult, imdb_source: ImdbSource, imdb_file: Imdb
     }
 
 
-def build_raw_asset(imdb_file: ImdbFile) -> dg.AssetsDefinition:
-    """The raw asset of one IMDb file."""
+def archive_check_result(imdb_file: ImdbFile, data_lake: DataLake, partition_key: str) -> dg.AssetCheckResult:
+    """Re-read the day's stored file and compare it with the sha256 recorded when it was archived."""
+    path = data_lake.raw_dir(partition_key) / imdb_file.file_name
+    archived = read_archived(path)
+    if archived is None:
+        return dg.AssetCheckResult(
+            asset_key=raw_asset_key(imdb_file),
+            check_name=ARCHIVE_CHECK_NAME,
+            passed=False,
+            metadata={"problem": f"{path}: no archived file with its {path.name}.raw.json"},
+        )
+    found = sha256_of(path)
+    metadata = {"path": dg.MetadataValue.path(str(path)), "recorded_sha256": archived.sha256, "sha256": found}
+    if found != archived.sha256:
+        metadata["problem"] = (
+            f"{path} changed since it was archived: sha256 {found}, recorded {archived.sha256}. Restore it from a "
+            "backup, or materialize the day again (with IMDB_REFETCH_PUBLISHED=1 for a published day)."
+        )
+    return dg.AssetCheckResult(
+        asset_key=raw_asset_key(imdb_file),
+        check_name=ARCHIVE_CHECK_NAME,
+        passed=found == archived.sha256,
+        metadata=metadata,
+    )
 
-    @dg.asset(
-        key=raw_asset_key(imdb_file),
+
+def build_raw_asset(imdb_file: ImdbFile) -> dg.AssetsDefinition:
+    """The raw asset of one IMDb file, with its archive check run in the same step."""
+    key = raw_asset_key(imdb_file)
+    check_key = dg.AssetCheckKey(key, ARCHIVE_CHECK_NAME)
+
+    @dg.multi_asset(
+        name=key.path[-1],
+        specs=[
+            dg.AssetSpec(
+                key,
+                partitions_def=daily_partitions,
+                group_name=RAW_GROUP,
+                kinds={"file"},
+                owners=["team:data-engineering"],
+                tags={"layer": "raw"},
+                # Not materialized when a live source has no new release: what depends on it is skipped, not failed.
+                skippable=True,
+                description=(
+                    f"IMDb's `{imdb_file.file_name}` for the partition's snapshot day, as published (gzipped TSV), "
+                    "archived under `raw/<day>/` from the configured source: copied, checked completely (gzip "
+                    "stream, header, UTF-8 of every line) before it replaces anything, never changed once the day "
+                    "is published. Metadata: size, sha256, layout (BOM, line ends, appended columns), lines and "
+                    "lines that are not UTF-8, what happened (`outcome`)."
+                ),
+            )
+        ],
+        check_specs=[
+            dg.AssetCheckSpec(
+                ARCHIVE_CHECK_NAME,
+                asset=key,
+                # Blocking: a clean table must not be built from an archive that changed after it was verified.
+                # It costs no step of its own (it runs in the raw step, or alone when only it is selected).
+                blocking=True,
+                description="The stored file still has the sha256 recorded when it was archived: the archive is the "
+                "only history of IMDb's files. Select it alone to audit past days.",
+            )
+        ],
         partitions_def=daily_partitions,
-        group_name=RAW_GROUP,
-        kinds={"file"},
-        owners=["team:data-engineering"],
-        tags={"layer": "raw"},
-        # Not materialized when a live source has no new release: what depends on it is skipped, not failed.
-        output_required=False,
-        description=(
-            f"IMDb's `{imdb_file.file_name}` for the partition's snapshot day, as published (gzipped TSV), archived "
-            "under `raw/<day>/` from the configured source: copied, checked completely (gzip stream, header, UTF-8 "
-            "of every line) before it replaces anything, never changed once the day is published. Metadata: size, "
-            "sha256, layout (BOM, line ends, appended columns), lines and lines that are not UTF-8, what happened "
-            "(`outcome`)."
-        ),
+        can_subset=True,
+        # The title.principals chain is the longest of a run: its raw file is fetched first.
+        op_tags=LONGEST_STEP_OP_TAGS if imdb_file == TITLE_PRINCIPALS else CRITICAL_PATH_OP_TAGS,
     )
     def raw_file(
         context: dg.AssetExecutionContext, imdb_source: ImdbSource, data_lake: DataLake
-    ) -> Iterator[dg.MaterializeResult]:
-        started = time.perf_counter()
-        day = partition_date(context.partition_key)
-        for removed in remove_orphans_of_day(data_lake, context.partition_key):
-            context.log.info(f"removed {removed}, left by a writer that no longer runs")
-        result = imdb_source.archive(imdb_file, day, data_lake.raw_root, data_lake.published.is_published(day))
-        if result.message:
-            context.log.warning(result.message)
-        if result.outcome is Outcome.NO_NEW_RELEASE:
-            return
-        metadata = raw_metadata(result, imdb_source, imdb_file)
-        if result.message:
-            metadata["warning"] = result.message
-        appended = result.archived.layout(imdb_file).appended_columns
-        if appended:
-            context.log.warning(
-                f"{result.archived.record['source']}: line 1 has columns after IMDb's: {list(appended)}; they are "
-                "kept in the archive and not read. IMDb may have changed the layout: check its documentation."
-            )
-        yield dg.MaterializeResult(
-            metadata={
-                **metadata,
-                "seconds": round(time.perf_counter() - started, 3),
-                "peak_rss_bytes": peak_rss_bytes(),
-            },
-            # Downstream steps can tell from the checksum whether the snapshot really changed.
-            data_version=dg.DataVersion(result.archived.sha256),
-        )
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        if key in context.selected_asset_keys:
+            result = archive_day_file(context, imdb_file, imdb_source, data_lake)
+            if result is None:
+                return
+            yield result
+        if check_key in context.selected_asset_check_keys:
+            yield archive_check_result(imdb_file, data_lake, context.partition_key)
 
     return raw_file
 
 
-def build_archive_check(imdb_file: ImdbFile) -> dg.AssetChecksDefinition:
-    """Re-reads the day's stored file and compares it with the sha256 recorded when it was archived."""
-
-    @dg.asset_check(
-        asset=raw_asset_key(imdb_file),
-        name=ARCHIVE_CHECK_NAME,
-        # Not blocking: the raw step has just verified what it archived; the check exists to notice an archive
-        # that changed later (run it alone over past days), which nothing downstream in this run could undo.
-        blocking=False,
-        description="The stored file still has the sha256 recorded when it was archived (the archive is the only "
-        "history of IMDb's files: a changed archive is an error to look into).",
+def archive_day_file(
+    context: dg.AssetExecutionContext, imdb_file: ImdbFile, imdb_source: ImdbSource, data_lake: DataLake
+) -> dg.MaterializeResult | None:
+    """Archive the partition's file; its materialization, or None when a live source has no new release."""
+    started = time.perf_counter()
+    day = partition_date(context.partition_key)
+    for removed in remove_orphans_of_day(data_lake, context.partition_key):
+        context.log.info(f"removed {removed}, left by a writer that no longer runs")
+    result = imdb_source.archive(imdb_file, day, data_lake.raw_root, data_lake.published.is_published(day))
+    if result.message:
+        context.log.warning(result.message)
+    if result.outcome is Outcome.NO_NEW_RELEASE:
+        return None
+    metadata = raw_metadata(result, imdb_source, imdb_file)
+    if result.message:
+        metadata["warning"] = result.message
+    appended = result.archived.layout(imdb_file).appended_columns
+    if appended:
+        context.log.warning(
+            f"{result.archived.record['source']}: line 1 has columns after IMDb's: {list(appended)}; they are kept "
+            "in the archive and not read. IMDb may have changed the layout: check its documentation."
+        )
+    return dg.MaterializeResult(
+        asset_key=raw_asset_key(imdb_file),
+        metadata={**metadata, "seconds": round(time.perf_counter() - started, 3), "peak_rss_bytes": peak_rss_bytes()},
+        # Downstream steps can tell from the checksum whether the snapshot really changed.
+        data_version=dg.DataVersion(result.archived.sha256),
     )
-    def archive_check(context: dg.AssetCheckExecutionContext, data_lake: DataLake) -> dg.AssetCheckResult:
-        path = data_lake.raw_dir(context.partition_key) / imdb_file.file_name
-        archived = read_archived(path)
-        if archived is None:
-            return dg.AssetCheckResult(
-                passed=False, metadata={"problem": f"{path}: no archived file with its {path.name}.raw.json"}
-            )
-        found = sha256_of(path)
-        metadata = {"path": dg.MetadataValue.path(str(path)), "recorded_sha256": archived.sha256, "sha256": found}
-        if found != archived.sha256:
-            metadata["problem"] = (
-                f"{path} changed since it was archived: sha256 {found}, recorded {archived.sha256}. Restore it from "
-                "a backup or materialize the day again (IMDB_REFETCH_PUBLISHED=1 for a published day)."
-            )
-        return dg.AssetCheckResult(passed=found == archived.sha256, metadata=metadata)
-
-    return archive_check
 
 
 raw_assets = [build_raw_asset(imdb_file) for imdb_file in IMDB_FILES]
-raw_archive_checks = [build_archive_check(imdb_file) for imdb_file in IMDB_FILES]
