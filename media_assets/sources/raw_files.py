@@ -233,8 +233,13 @@ def copy_verified(source_path: Path, dest: Path, imdb_file: ImdbFile, source: st
                 size += len(chunk)
                 yield chunk
 
-        for block in line_blocks(inflate(compressed(), source)):
-            check.feed(block)
+        try:
+            for block in line_blocks(inflate(compressed(), source)):
+                check.feed(block)
+        except RawFileError as error:
+            if check.layout is None:  # not even the header came out: no line to name
+                raise
+            raise RawFileError(f"{error}; the last whole line before it is line {check.lines:,}") from error
         writer.flush()
         os.fsync(writer.fileno())
     return check.result(digest.hexdigest(), size)
