@@ -539,3 +539,23 @@ def test_a_reordered_or_missing_column_is_refused_with_a_diff(tmp_path, header, 
         FileImdbSource(folder=str(tmp_path / "mirror" / "{date}")).archive(TITLE_RATINGS, DAY, tmp_path / "raw", False)
     assert str(error.value).startswith(f"{source_file}: line 1: the header of title.ratings.tsv.gz")
     assert diff in str(error.value)
+
+
+def test_a_touched_archive_is_still_the_archive_and_a_changed_one_of_a_published_day_stops_its_clean_step(tmp_path):
+    put(tmp_path / "mirror", DAY, TITLE_RATINGS, gz(TITLE_RATINGS, RATINGS_LINES))
+    resources = lake_resources(tmp_path, FileImdbSource(folder=str(tmp_path / "mirror" / "{date}")))
+    assert materialize(resources, [TITLE_RATINGS]).success
+    publish(resources["data_lake"], DAY, tmp_path)
+    archive = resources["data_lake"].raw_dir(PARTITION) / TITLE_RATINGS.file_name
+    os.utime(archive)  # a new mtime and ctime, the same bytes
+    touched = materialize(resources, [TITLE_RATINGS])
+    assert touched.success and raw_metadata(touched, TITLE_RATINGS)["outcome"] == "unchanged"
+
+    archive.write_bytes(gz(TITLE_RATINGS, RATINGS_LINES[:1]))  # the bytes themselves change
+    changed = materialize(resources, [TITLE_RATINGS])
+    assert not changed.success
+    assert "the archived file changed on disk" in raw_metadata(changed, TITLE_RATINGS)["warning"]
+    [evaluation] = changed.get_asset_check_evaluations()
+    assert not evaluation.passed
+    started = {event.step_key for event in changed.all_events if event.event_type == dg.DagsterEventType.STEP_START}
+    assert started == {"raw_title_ratings"}

@@ -206,7 +206,7 @@ def archive_file(request: ArchiveRequest, offer: Callable[[], SourceFile]) -> Ar
     half-made archive."""
     request.raw_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(request.raw_root / ".locks" / f"{request.imdb_file.file_name}.lock"):
-        archived = read_archived(request.dest) or _adopt_unrecorded(request)
+        archived = _recheck_identity(read_archived(request.dest)) or _adopt_unrecorded(request)
         if request.live and request.day < dt.datetime.now(dt.UTC).date():
             if archived is None:
                 raise FileNotFoundError(past_day_not_served(request.imdb_file, request.day, request.source_name))
@@ -316,6 +316,17 @@ def _install(request: ArchiveRequest, tmp: Path, verified: VerifiedFile, source:
     for stale in {invalid_utf8_path(dest), repaired_path(dest)} - derived:
         stale.unlink(missing_ok=True)
     _write_sidecar(dest, _record(dest, verified, source))
+
+
+def _recheck_identity(archived: ArchivedFile | None) -> ArchivedFile | None:
+    """`archived`, its recorded identity renewed when only that changed (a `touch`, `chmod` or a hard link made by
+    a backup tool change the ctime): the content decides, so the file is hashed once then."""
+    if archived is None or archived.intact or not archived.path.exists():
+        return archived
+    if sha256_of(archived.path) != archived.sha256:
+        return archived  # changed on disk: reported (or replaced) by the caller
+    _write_sidecar(archived.path, {**archived.record, "identity": file_identity(archived.path)})
+    return read_archived(archived.path)
 
 
 def _adopt_unrecorded(request: ArchiveRequest) -> ArchivedFile | None:
