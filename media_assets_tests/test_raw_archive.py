@@ -22,7 +22,6 @@ from media_assets.clean.schemas import MAX_ORDERING
 from media_assets.clean.transforms import clean_title_principals
 from media_assets.io_managers import ParquetIOManager
 from media_assets.model.transforms import CREDIT_ID_TITLE_FACTOR
-from media_assets.partitions import daily_partitions
 from media_assets.resources import DataLake
 from media_assets.sources.archive import Outcome
 from media_assets.sources.assets import ARCHIVE_CHECK_NAME, raw_asset_key, raw_assets
@@ -407,11 +406,7 @@ def test_the_archive_check_notices_a_changed_file(tmp_path):
     # The check alone, as an operator runs it over past days.
     defs = dg.Definitions(
         assets=raw_assets,
-        jobs=[
-            dg.define_asset_job(
-                "archive_audit", selection=dg.AssetSelection.checks(check_key), partitions_def=daily_partitions
-            )
-        ],
+        jobs=[dg.define_asset_job("archive_audit", selection=dg.AssetSelection.checks(check_key))],
         resources=resources,
     )
 
