@@ -13,6 +13,13 @@ user's files are only ever read.
 
 "Unchanged" is decided without reading when the source file's identity (inode, size, mtime_ns, ctime_ns: any
 write, `cp -p` and `rsync -t` included, changes the ctime) is the one recorded, else by sha256.
+
+The rules, in the order `archive_file` applies them:
+- a live source (one that serves only its newest snapshot) gives a past day from its archive only;
+- a published day's archive never changes: a source with other content is reported, not applied, unless the
+  operator asked for a re-fetch (`refetch_published`);
+- a live source that still offers the latest earlier day's file has no new release: nothing is archived;
+- anything else new is verified, then replaces the day's file.
 """
 
 import contextlib
