@@ -4,6 +4,7 @@ published, and every real line is kept. Real files, real processes, real Dagster
 import datetime as dt
 import gzip
 import hashlib
+import json
 import logging
 import os
 import signal
@@ -23,7 +24,7 @@ from media_assets.clean.transforms import clean_title_principals
 from media_assets.io_managers import ParquetIOManager
 from media_assets.model.transforms import CREDIT_ID_TITLE_FACTOR
 from media_assets.resources import DataLake
-from media_assets.sources.archive import Outcome
+from media_assets.sources.archive import Outcome, sidecar_path
 from media_assets.sources.assets import ARCHIVE_CHECK_NAME, raw_asset_key, raw_assets
 from media_assets.sources.imdb_files import IMDB_FILES, TITLE_BASICS, TITLE_PRINCIPALS, TITLE_RATINGS, ImdbFile
 from media_assets.sources.imdb_source import FileImdbSource, HttpImdbSource, ImdbSource
@@ -432,16 +433,20 @@ def test_the_archive_check_notices_a_changed_file(tmp_path):
     assert f"{archive} changed since it was archived" in evaluation.metadata["problem"].value
 
 
-def test_outcome_of_a_second_fetch_of_an_unchanged_file_reads_nothing(tmp_path):
+def test_an_unchanged_source_is_known_by_its_identity_and_a_touched_one_by_its_sha256(tmp_path):
     source_file = put(tmp_path / "mirror", DAY, TITLE_RATINGS, gz(TITLE_RATINGS, RATINGS_LINES))
     source = FileImdbSource(folder=str(tmp_path / "mirror" / "{date}"))
     assert source.archive(TITLE_RATINGS, DAY, tmp_path / "raw", published=False).outcome is Outcome.FETCHED
-    # Unreadable now: a second fetch that read it would fail; the identity alone says it is unchanged.
-    source_file.chmod(0)
-    try:
-        assert source.archive(TITLE_RATINGS, DAY, tmp_path / "raw", published=False).outcome is Outcome.UNCHANGED
-    finally:
-        source_file.chmod(0o644)
+    sidecar = sidecar_path(tmp_path / "raw" / PARTITION / TITLE_RATINGS.file_name)
+    recorded = sidecar.stat().st_ino
+    # Same identity: nothing is read, nothing rewritten.
+    assert source.archive(TITLE_RATINGS, DAY, tmp_path / "raw", published=False).outcome is Outcome.UNCHANGED
+    assert sidecar.stat().st_ino == recorded
+    # Touched (a new mtime and ctime, the same bytes): read and hashed, found unchanged, its new identity recorded.
+    os.utime(source_file, ns=(1, 1))
+    assert source.archive(TITLE_RATINGS, DAY, tmp_path / "raw", published=False).outcome is Outcome.UNCHANGED
+    assert sidecar.stat().st_ino != recorded
+    assert json.loads(sidecar.read_text())["source_identity"]["mtime_ns"] == 1
 
 
 FULL_DISK_FETCH = textwrap.dedent(
