@@ -156,7 +156,8 @@ def materialize(sample_dir: Path, run_dir: Path, partition_key: str) -> dict:
     shutil.copy(REPO_DIR / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
     env = os.environ | {
         "IMDB_SOURCE": "file",
-        "IMDB_FOLDER": str(sample_dir),
+        # The sample's folder is named by its day: a dated mirror, so a past day is served.
+        "IMDB_FOLDER": str(sample_dir.parent / "{date}"),
         "MEDIA_ASSETS_DATA_DIR": str(data),
         "DAGSTER_HOME": str(home),
     }
@@ -213,7 +214,7 @@ def disagreements(ours: dict, reference: dict) -> list[str]:
 
 
 def step_rows(metrics: dict) -> list[dict]:
-    """One row per step: an asset's own, or several assets' (e.g. the four raw files: one step, no rows counted)."""
+    """One row per step: an asset's own, or several assets' (raw files: no rows counted)."""
     assets_by_step: dict[str, list[dict]] = {}
     for asset, figures in metrics["assets"].items():
         assets_by_step.setdefault(figures["step_key"] or asset, []).append(figures)

@@ -16,12 +16,13 @@ from media_assets.model.assets import model_assets
 from media_assets.publish.assets import publish_assets
 from media_assets.quality.assets import quality_assets
 from media_assets.quality.settings import QualitySettings
-from media_assets.resources import DataLake, ImdbSource, ModelSettings
+from media_assets.resources import DataLake, ModelSettings
 from media_assets.run_failure import pipeline_metrics_on_failure
 from media_assets.schedules import imdb_daily_schedule
 from media_assets.sensors import imdb_release_sensor
 from media_assets.settings import env_or_default
 from media_assets.sources.assets import raw_assets
+from media_assets.sources.imdb_source import imdb_source_from_env
 
 
 def quality_settings_from_env() -> QualitySettings:
@@ -55,13 +56,7 @@ defs = dg.Definitions(
     resources={
         "data_lake": data_lake,
         "io_manager": ParquetIOManager(data_lake=data_lake),
-        "imdb_source": ImdbSource(
-            kind=os.environ.get("IMDB_SOURCE", "sample"),  # validated against sample | http | file
-            base_url=env_or_default("IMDB_BASE_URL", "https://datasets.imdbws.com/"),
-            folder=env_or_default("IMDB_FOLDER", ""),
-            # Numbers are read here: Dagster's EnvVar only carries strings and ints.
-            sample_scale=float(os.environ.get("IMDB_SAMPLE_SCALE", "0.0005")),
-        ),
+        "imdb_source": imdb_source_from_env(),
         "model_settings": ModelSettings(),
         "quality_settings": quality_settings_from_env(),
         # The key stays an EnvVar (hidden in the UI); unset means enrichment is off and its asset says how to set it.

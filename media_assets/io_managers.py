@@ -5,7 +5,6 @@ removed, so every input load fails there.
 """
 
 import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ import polars as pl
 import pyarrow.parquet as pq
 from upath import UPath
 
+from media_assets.atomic_files import temporary_sibling
 from media_assets.resources import DataLake
 from media_assets.telemetry import peak_rss_bytes
 
@@ -89,7 +89,7 @@ def write_parquet_atomically(
     sees a half-written file and a failure leaves the previous files in place. `footer` is stored as key-value
     metadata in every file. `condition` (one row, one Boolean column) is computed in the same pass: when it is
     False nothing is replaced and False is returned."""
-    temps = {path: path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp") for path in frames}
+    temps = {path: temporary_sibling(path) for path in frames}
     try:
         queries = []
         for path, frame in frames.items():

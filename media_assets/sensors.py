@@ -23,10 +23,10 @@ import httpx
 
 from media_assets.jobs import imdb_daily
 from media_assets.partitions import partition_date
-from media_assets.resources import ImdbSource
 from media_assets.schedules import RELEASE_SENSOR_NAME, snapshot_partition_key
 from media_assets.sources.http_download import head_validators
 from media_assets.sources.imdb_files import IMDB_FILES
+from media_assets.sources.imdb_source import ImdbSource
 
 HEAD_TIMEOUT_SECONDS = 10.0
 """Per HEAD request; four of them stay well within the 60 s a sensor tick may take."""

@@ -23,8 +23,9 @@ from media_assets.publish.state import file_sha256
 from media_assets.quality.assets import quality_assets
 from media_assets.quality.report import attempt_report_path
 from media_assets.quality.settings import QualitySettings
-from media_assets.resources import DataLake, ImdbSource, ModelSettings
+from media_assets.resources import DataLake, ModelSettings
 from media_assets.sources.assets import raw_assets
+from media_assets.sources.imdb_source import SampleImdbSource
 
 DAY_20, DAY_21, DAY_22 = "2026-11-20", "2026-11-21", "2026-11-22"
 SCALE = 0.0002
@@ -42,7 +43,7 @@ def run_day(
         resources={
             "data_lake": lake,
             "io_manager": ParquetIOManager(data_lake=lake),
-            "imdb_source": ImdbSource(kind="sample", sample_scale=scale),
+            "imdb_source": SampleImdbSource(scale=scale),
             "model_settings": ModelSettings(),
             "quality_settings": QualitySettings() if passes else QualitySettings(genre_coverage_min_pass_rate=1.0),
         },

@@ -15,9 +15,10 @@ from media_assets.model.assets import model_assets
 from media_assets.publish.assets import publish_assets
 from media_assets.quality.assets import QUALITY_CHECK_KEYS, quality_assets
 from media_assets.quality.settings import QualitySettings
-from media_assets.resources import DataLake, ImdbSource, ModelSettings
+from media_assets.resources import DataLake, ModelSettings
 from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_files import IMDB_FILES
+from media_assets.sources.imdb_source import SampleImdbSource
 
 PARTITION = "2026-06-15"
 SCOPED_TYPES = {"movie", "tvMovie", "tvSeries", "tvMiniSeries"}
@@ -40,7 +41,7 @@ def run(tmp_path_factory):
         resources={
             "data_lake": lake,
             "io_manager": ParquetIOManager(data_lake=lake),
-            "imdb_source": ImdbSource(kind="sample", sample_scale=0.0002),
+            "imdb_source": SampleImdbSource(scale=0.0002),
             "model_settings": ModelSettings(),
             "quality_settings": QualitySettings(),
         },
@@ -66,11 +67,14 @@ def test_every_asset_and_check_of_the_partition_succeeds(run):
         for key in a.keys
     }
     assert materialized == expected
-    evaluations = [e for e in result.get_asset_check_evaluations() if e.asset_key.path == ["quality_audit"]]
-    assert {evaluation.asset_check_key for evaluation in evaluations} == set(QUALITY_CHECK_KEYS.values())
-    assert all(evaluation.passed for evaluation in result.get_asset_check_evaluations())
+    evaluations = result.get_asset_check_evaluations()
+    assert {evaluation.asset_check_key for evaluation in evaluations} == {
+        key for check_def in [*raw_assets, *quality_assets, *publish_assets] for key in check_def.check_keys
+    }
+    assert all(evaluation.passed for evaluation in evaluations)
     # A first day has nothing to compare volumes with: no data, which does not block.
-    statuses = {evaluation.check_name: evaluation.metadata["status"].value for evaluation in evaluations}
+    audit = [e for e in evaluations if e.asset_key.path == ["quality_audit"]]
+    statuses = {evaluation.check_name: evaluation.metadata["status"].value for evaluation in audit}
     assert statuses == {gate: "passed" for gate in QUALITY_CHECK_KEYS} | {"volume_drift": "no_data"}
 
 
@@ -117,12 +121,10 @@ def test_kpis_and_warehouse_are_written(run):
     report = json.loads((lake.quality_dir(PARTITION) / "quality.json").read_text())
     assert 0.0 < report["quality_score"] <= 1.0 and report["published"] is True
     assert metrics["quality"]["score"] == report["quality_score"]
-    # The raw files come from one step: each has its own figures, with that step's key and seconds.
+    # One step per raw file, each with its own figures.
     raw = {f"raw_{imdb_file.asset_suffix}": imdb_file for imdb_file in IMDB_FILES}
-    [step_key] = {metrics["assets"][asset]["step_key"] for asset in raw}
-    [seconds] = {metrics["assets"][asset]["seconds"] for asset in raw}
-    assert step_key == "raw_imdb_files" and seconds > 0
     for asset, imdb_file in raw.items():
+        assert metrics["assets"][asset]["step_key"] == asset and metrics["assets"][asset]["seconds"] > 0, asset
         raw_path = lake.raw_dir(PARTITION) / imdb_file.file_name
         assert metrics["assets"][asset]["bytes_written"] == raw_path.stat().st_size, asset
     assert lake.warehouse_path.exists()

@@ -34,10 +34,11 @@ from media_assets.quality.report import (
     record_unpublication,
 )
 from media_assets.quality.settings import QualitySettings
-from media_assets.resources import DataLake, ImdbSource, ModelSettings
+from media_assets.resources import DataLake, ModelSettings
 from media_assets.sample.generator import write_sample_snapshot
 from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_files import IMDB_FILES, IMDB_GENRES, TITLE_BASICS
+from media_assets.sources.imdb_source import FileImdbSource
 
 DAY_1 = "2026-06-15"
 DAY_2 = "2026-06-16"
@@ -125,7 +126,7 @@ def audit(
         resources={
             "data_lake": lake,
             "io_manager": ParquetIOManager(data_lake=lake),
-            "imdb_source": ImdbSource(kind="file", folder=str(tmp_path / "mirror" / "{date}")),
+            "imdb_source": FileImdbSource(folder=str(tmp_path / "mirror" / "{date}")),
             "model_settings": ModelSettings(),
             "quality_settings": QualitySettings(),
         },

@@ -15,9 +15,10 @@ import pytest
 
 from media_assets.clean.assets import clean_asset_key, clean_assets
 from media_assets.io_managers import ParquetIOManager
-from media_assets.resources import DataLake, ImdbSource
+from media_assets.resources import DataLake
 from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_files import IMDB_FILES
+from media_assets.sources.imdb_source import FileImdbSource
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_SAMPLES = REPO.parent / "shared" / "imdb-real-samples"
@@ -98,9 +99,9 @@ def expected_tables(folder: Path) -> dict[str, list[tuple]]:
 
 
 def materialize_folder(folder: Path, tmp_path: Path) -> tuple[DataLake, dict[str, dg.AssetMaterialization]]:
-    """Gzip the folder's files into a mirror (a header-only file for a missing one) and materialize the raw and
-    clean assets of all four files from it with the `file` source."""
-    mirror = tmp_path / "mirror"
+    """Gzip the folder's files into a dated mirror (a header-only file for a missing one) and materialize the raw
+    and clean assets of all four files from it with the `file` source."""
+    mirror = tmp_path / "mirror" / PARTITION
     mirror.mkdir(parents=True)
     for imdb_file in IMDB_FILES:
         source = folder / f"{imdb_file.dataset}.tsv"
@@ -111,7 +112,7 @@ def materialize_folder(folder: Path, tmp_path: Path) -> tuple[DataLake, dict[str
         [*raw_assets, *clean_assets],
         partition_key=PARTITION,
         resources={
-            "imdb_source": ImdbSource(kind="file", folder=str(mirror)),
+            "imdb_source": FileImdbSource(folder=str(mirror.parent / "{date}")),
             "data_lake": data_lake,
             "io_manager": ParquetIOManager(data_lake=data_lake),
         },

@@ -12,11 +12,11 @@ from dagster._core.test_utils import freeze_time
 
 from media_assets.definitions import defs
 from media_assets.freshness import raw_freshness_checks
-from media_assets.resources import ImdbSource
 from media_assets.schedules import RELEASE_SENSOR_NAME
 from media_assets.sensors import RELEASE_TAG_KEY
 from media_assets.sources.http_download import DownloadError
 from media_assets.sources.imdb_files import IMDB_FILES
+from media_assets.sources.imdb_source import FileImdbSource, HttpImdbSource, ImdbSource, SampleImdbSource
 from media_assets_tests.http_fixtures import LocalFileServer
 
 FILE_NAMES = [imdb_file.file_name for imdb_file in IMDB_FILES]
@@ -45,7 +45,7 @@ def imdb_server():
 
 
 def test_http_release_runs_once_per_complete_release(imdb_server: LocalFileServer):
-    source = ImdbSource(kind="http", base_url=imdb_server.url("/"))
+    source = HttpImdbSource(base_url=imdb_server.url("/"))
 
     first = _tick(source, cursor=None)
     assert first.skip_message is None
@@ -86,7 +86,7 @@ def test_http_release_runs_once_per_complete_release(imdb_server: LocalFileServe
 
 
 def test_http_release_is_told_by_last_modified_when_etag_is_kept(imdb_server: LocalFileServer):
-    source = ImdbSource(kind="http", base_url=imdb_server.url("/"))
+    source = HttpImdbSource(base_url=imdb_server.url("/"))
     first = _tick(source, cursor=None)
     for imdb_file in IMDB_FILES:
         kept_etag = imdb_server.file(f"/{imdb_file.file_name}").etag
@@ -96,14 +96,14 @@ def test_http_release_is_told_by_last_modified_when_etag_is_kept(imdb_server: Lo
 
 
 def test_http_error_fails_the_tick_naming_the_url(imdb_server: LocalFileServer):
-    source = ImdbSource(kind="http", base_url=imdb_server.url("/missing-folder/"))
+    source = HttpImdbSource(base_url=imdb_server.url("/missing-folder/"))
     with pytest.raises(DownloadError, match=r"HEAD http://127\.0\.0\.1:\d+/missing-folder/title\.basics.*404"):
         _tick(source, cursor=None)
 
 
 def test_file_source_waits_for_all_four_files_then_runs_once_per_release(tmp_path: Path):
     today_folder = tmp_path / _today_key()
-    source = ImdbSource(kind="file", folder=str(tmp_path / "{date}"))
+    source = FileImdbSource(folder=str(tmp_path / "{date}"))
     today_folder.mkdir()
     (today_folder / FILE_NAMES[0]).write_bytes(b"first")
 
@@ -133,7 +133,7 @@ def test_file_source_waits_for_all_four_files_then_runs_once_per_release(tmp_pat
 
 
 def test_sample_source_skips_saying_it_has_no_releases():
-    result = _tick(ImdbSource(kind="sample"), cursor=None)
+    result = _tick(SampleImdbSource(), cursor=None)
     assert result.run_requests == []
     assert "sample source" in result.skip_message and "no releases" in result.skip_message
 

@@ -20,22 +20,23 @@ from media_assets.io_managers import Assumption, SideTable, TableWithSideTables
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.priorities import CRITICAL_PATH_OP_TAGS, LONGEST_STEP_OP_TAGS
 from media_assets.resources import DataLake
-from media_assets.sources import imdb_files
+from media_assets.sources import imdb_files, raw_files
+from media_assets.sources.archive import archived_sha256, invalid_utf8_path, read_archived, repaired_path
 from media_assets.sources.assets import raw_asset_key
 from media_assets.sources.imdb_files import NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, TITLE_RATINGS, ImdbFile
-from media_assets.sources.raw_files import raw_file_stats
 
 CLEAN_GROUP = "clean"
 CLEAN_CODE_VERSION = hashlib.sha256(
-    b"".join(Path(module.__file__).read_bytes() for module in (transforms, schemas, imdb_files))
+    b"".join(Path(module.__file__).read_bytes() for module in (transforms, schemas, imdb_files, raw_files))
 ).hexdigest()[:16]
 """Changes whenever the code that turns a raw file into its clean tables changes: the asset's `code_version`, and
 half of what a stored clean table is reused on (the other half is the raw file's sha256)."""
 
 _COMMON_DESCRIPTION = (
     "Read in one streaming pass from the raw file: `\\N` as null, ids as integers (`tt0111161` -> 111161). Lines "
-    "that cannot become a row (wrong field count, bad id or required value, repeated key) go to "
-    "`quarantine/<partition>/{dataset}.quarantined.parquet` (line_number, reason, raw_line), counted by reason in "
+    "that cannot become a row (not UTF-8, wrong field count, bad id or required value, repeated key) go to "
+    "`quarantine/<partition>/{dataset}.quarantined.parquet` (line_number, reason, raw_line, raw_bytes), counted by "
+    "reason in "
     "`quarantined_by_reason`; values set to null because they did not parse or were out of range go to "
     "`{dataset}.nulled.parquet` (line_number, field, raw_value), counted in `nulled_by_field`."
 )
@@ -46,7 +47,7 @@ class CleanStep:
     """What differs between the clean assets."""
 
     imdb_file: ImdbFile
-    clean: Callable[[Path, date, bool], CleanPlan]
+    clean: Callable[[Path, date, bool, Path | None], CleanPlan]
     summary: str
     longest: bool = False
     """The longest step of a run (title.principals): started before the others."""
@@ -89,9 +90,15 @@ def clean_output(step: CleanStep, raw_path: Path, snapshot_date: date, quarantin
 
     The pass assumes the keys ascend, as in IMDb's files (repeated keys are then found holding nothing in memory);
     when they do not, that pass is discarded and the order-independent plan is written instead. Stored tables
-    built from the same raw file (sha256) by the same code are kept as they are.
+    built from the same raw file (sha256) by the same code are kept as they are. A raw file with lines that are
+    not UTF-8 is read from the repaired copy the raw layer made, and those lines are quarantined.
     """
     dataset = step.imdb_file.dataset
+    archived = read_archived(raw_path)
+    if archived is not None and archived.invalid_utf8_lines:
+        scan_path, invalid_utf8 = repaired_path(raw_path), invalid_utf8_path(raw_path)
+    else:
+        scan_path, invalid_utf8 = raw_path, None
 
     def output(plan: CleanPlan, assumption: Assumption | None = None) -> TableWithSideTables:
         return TableWithSideTables(
@@ -112,17 +119,17 @@ def clean_output(step: CleanStep, raw_path: Path, snapshot_date: date, quarantin
                 ),
             ),
             source=raw_path,
-            source_version=f"{raw_file_stats(raw_path).sha256}:{CLEAN_CODE_VERSION}",
+            source_version=f"{archived_sha256(raw_path)}:{CLEAN_CODE_VERSION}",
             assumption=assumption,
         )
 
-    sorted_plan = step.clean(raw_path, snapshot_date, True)
+    sorted_plan = step.clean(scan_path, snapshot_date, True, invalid_utf8)
     return output(
         sorted_plan,
         Assumption(
             "keys_in_order",
             holds=sorted_plan.keys_in_order,
-            fallback=lambda: output(step.clean(raw_path, snapshot_date, False)),
+            fallback=lambda: output(step.clean(scan_path, snapshot_date, False, invalid_utf8)),
         ),
     )
 

@@ -54,3 +54,15 @@ CLEAN_TITLE_PRINCIPALS_SCHEMA = pl.Schema(
         "characters": pl.List(pl.String),
     }
 )
+
+CREDIT_KEY_TITLE_FACTOR = 10_000
+"""A credit's key, IMDb's (title, ordering), as one integer: `title_id * CREDIT_KEY_TITLE_FACTOR + ordering` (see
+`credit_key`). The one encoding of the project: the model's `credit_id` is the same number."""
+MAX_ORDERING = CREDIT_KEY_TITLE_FACTOR - 1
+"""The largest `ordering` the credit key can hold: a line with a larger one is quarantined (`bad_ordering`) by the
+clean step, so every credit of `clean_title_principals` has a key."""
+
+
+def credit_key(title_id: pl.Expr, ordering: pl.Expr) -> pl.Expr:
+    """The integer key of a credit (title ids have at most 9 digits, so it stays below 10^13)."""
+    return title_id * CREDIT_KEY_TITLE_FACTOR + ordering

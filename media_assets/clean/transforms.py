@@ -36,6 +36,8 @@ from media_assets.clean.schemas import (
     CLEAN_TITLE_BASICS_SCHEMA,
     CLEAN_TITLE_PRINCIPALS_SCHEMA,
     CLEAN_TITLE_RATINGS_SCHEMA,
+    MAX_ORDERING,
+    credit_key,
 )
 from media_assets.sources.imdb_files import (
     IMDB_GENRES,
@@ -46,11 +48,14 @@ from media_assets.sources.imdb_files import (
     TITLE_RATINGS,
     ImdbFile,
 )
-from media_assets.sources.raw_files import check_header
+from media_assets.sources.raw_files import read_layout
 
-QUARANTINE_SCHEMA = pl.Schema({"line_number": pl.Int64, "reason": pl.String, "raw_line": pl.String})
+QUARANTINE_SCHEMA = pl.Schema(
+    {"line_number": pl.Int64, "reason": pl.String, "raw_line": pl.String, "raw_bytes": pl.Binary}
+)
 """A line that did not become a row: its 1-based line number in the file (the header is line 1), why, and the
-line as read (without its line end)."""
+line as read (without its line end). For a line that is not UTF-8 (`invalid_utf8`), `raw_bytes` holds its exact
+bytes and `raw_line` their reading with U+FFFD for each bad byte; `raw_bytes` is null for every other line."""
 
 NULLED_SCHEMA = pl.Schema({"line_number": pl.Int64, "field": pl.String, "raw_value": pl.String})
 """A value of a kept row that was set to null (or, in an id list, left out): the line, the IMDb column name and
@@ -58,6 +63,7 @@ the value as written."""
 
 WRONG_FIELD_COUNT = "wrong_field_count"
 DUPLICATE_KEY = "duplicate_key"
+INVALID_UTF8 = "invalid_utf8"
 
 FIRST_TITLE_YEAR = 1870
 """Earliest plausible year of a title (IMDb's oldest are from the 1870s)."""
@@ -66,9 +72,8 @@ TITLE_YEARS_AHEAD = 30
 FIRST_PERSON_YEAR = 1
 """Real birth years go back to antiquity (the 1500s are common: Shakespeare), so only year 0 and below are junk."""
 
-# 7 and 8 digits today; 9 keeps room for growth while `title_id * 2**31 + ordering` still fits an Int64.
+# 7 and 8 digits today; 9 keeps room for growth (and the credit key below 10^13).
 _ID_DIGITS = "[0-9]{7,9}"
-_ORDERING_SHIFT = 2**31
 
 # A JSON array of strings, as IMDb writes `characters`: checked before decoding because polars' json_decode raises
 # on the first malformed value, which would fail the whole file. Unicode escapes must not be lone surrogates.
@@ -216,25 +221,40 @@ def scalar_field(field: str, parsed_column: str) -> NullableField:
     return NullableField(field, nulled=is_present(field) & pl.col(parsed_column).is_null())
 
 
-def scan_raw_fields(raw_path: Path, imdb_file: ImdbFile) -> pl.LazyFrame:
-    """Every data line of a raw file: `line_number` (1-based; the header is line 1), `raw_line`, `field_count`,
-    and one String column `raw_<column>` per header column (the text as written, null past the last field).
+def read_invalid_utf8_lines(path: Path) -> pl.DataFrame:
+    """The quarantine rows of the lines a raw file holds that are not UTF-8 (`line_number`, `raw_bytes`, as the raw
+    layer stored them in `<file>.invalid_utf8.parquet`). Few: read whole, and decoded in Python."""
+    lines = pl.read_parquet(path)
+    return lines.select(
+        "line_number",
+        reason=pl.lit(INVALID_UTF8),
+        raw_line=pl.Series([line.decode("utf-8", "replace") for line in lines["raw_bytes"]], dtype=pl.String),
+        raw_bytes="raw_bytes",
+    ).cast(dict(QUARANTINE_SCHEMA))
 
-    Fails with `RawFileError` naming the file, the expected and the found header when the header does not match.
+
+def scan_raw_fields(raw_path: Path, imdb_file: ImdbFile, invalid_utf8: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """Every data line of a raw file: `line_number` (1-based; the header is line 1), `raw_line`, `field_count`,
+    and one String column `raw_<column>` per expected column (the text as written, null past the last field).
+    `field_count` is compared with the header's columns: appended columns are tolerated, and not read.
+
+    The lines of `invalid_utf8` (see `read_invalid_utf8_lines`) are left out: they are quarantined as such.
+    Fails with `RawFileError` naming the file, the expected and the found header when a column is missing, renamed
+    or moved. A byte order mark before the header is skipped with the header line.
     """
-    check_header(raw_path, imdb_file)
+    layout = read_layout(raw_path, imdb_file)
     fields = pl.col("raw_line").str.split("\t")
-    return (
-        pl.scan_lines(raw_path, name="raw_line", row_index_name="line_number", row_index_offset=1)
-        .filter(pl.col("line_number") > 1)
-        .with_columns(
-            # A list then a struct: measured 25% less CPU than `str.split_exact` plus counting the tabs.
-            pl.col("line_number").cast(pl.Int64),
-            field_count=fields.list.len(),
-            fields=fields.list.to_struct(fields=[f"raw_{column}" for column in imdb_file.columns]),
-        )
-        .unnest("fields")
+    lines = pl.scan_lines(raw_path, name="raw_line", row_index_name="line_number", row_index_offset=1).filter(
+        pl.col("line_number") > 1
     )
+    if invalid_utf8 is not None:
+        lines = lines.filter(pl.col("line_number").is_in(invalid_utf8["line_number"].implode()).not_())
+    return lines.with_columns(
+        # A list then a struct: measured 25% less CPU than `str.split_exact` plus counting the tabs.
+        pl.col("line_number").cast(pl.Int64),
+        field_count=fields.list.len() - len(layout.appended_columns),
+        fields=fields.list.to_struct(fields=[f"raw_{column}" for column in imdb_file.columns]),
+    ).unnest("fields")
 
 
 def build_clean_plan(
@@ -246,6 +266,7 @@ def build_clean_plan(
     nullable: Sequence[NullableField],
     dedup_key: pl.Expr,
     keys_sorted: bool,
+    invalid_utf8: Path | None = None,
 ) -> CleanPlan:
     """The plan shared by all IMDb files.
 
@@ -253,14 +274,17 @@ def build_clean_plan(
     `required` lists the values a row cannot do without, checked in order after the field count (the first
     failure is the quarantine reason); `dedup_key` is one Int64 (>= 0) per row: of lines with the same key, the
     first is kept and the others are quarantined as `duplicate_key`; `keys_sorted` says how (see the module).
+    `invalid_utf8`: the raw layer's list of the lines that are not UTF-8 (`raw_path` is then the repaired copy,
+    whose line numbers are the file's): those lines are quarantined as `invalid_utf8` with their exact bytes.
     """
     if list(columns) != list(schema):
         raise ValueError(f"{imdb_file.dataset}: columns {list(columns)} do not follow the schema {list(schema)}")
     reason = pl.when(pl.col("field_count") != len(imdb_file.columns)).then(pl.lit(WRONG_FIELD_COUNT))
     for check in required:
         reason = reason.when(check.parsed.is_null()).then(pl.lit(check.reason))
+    invalid_lines = read_invalid_utf8_lines(invalid_utf8) if invalid_utf8 is not None else None
     parsed = (
-        scan_raw_fields(raw_path, imdb_file)
+        scan_raw_fields(raw_path, imdb_file, invalid_lines)
         .with_columns(expr.cast(schema[name]).alias(name) for name, expr in columns.items())
         .with_columns(reason=reason)
     )
@@ -305,15 +329,22 @@ def build_clean_plan(
         )
     else:
         nulled = pl.LazyFrame(schema=NULLED_SCHEMA)
+    quarantined = parsed.filter(pl.col("reason").is_not_null()).select(
+        "line_number", "reason", "raw_line", raw_bytes=pl.lit(None, dtype=pl.Binary)
+    )
+    if invalid_lines is not None:
+        quarantined = quarantined.merge_sorted(invalid_lines.lazy(), key="line_number")
     return CleanPlan(
         table=kept.select(list(schema)),
-        quarantined=parsed.filter(pl.col("reason").is_not_null()).select(list(QUARANTINE_SCHEMA)),
+        quarantined=quarantined,
         nulled=nulled.select(pl.col(name).cast(dtype) for name, dtype in NULLED_SCHEMA.items()),
         keys_in_order=parsed.select(keys_in_order=pl.col("key_out_of_order").any().not_()) if keys_sorted else None,
     )
 
 
-def clean_title_basics(raw_path: Path, snapshot_date: date, keys_sorted: bool = False) -> CleanPlan:
+def clean_title_basics(
+    raw_path: Path, snapshot_date: date, keys_sorted: bool = False, invalid_utf8: Path | None = None
+) -> CleanPlan:
     """title.basics: one row per title; years in 1870..snapshot year + 30 and runtimes >= 0 (0 and over 1,000
     minutes are real), anything else nulled; isAdult 0/1 as a bool; genres as a list of IMDb's genres (other
     tokens nulled)."""
@@ -344,10 +375,13 @@ def clean_title_basics(raw_path: Path, snapshot_date: date, keys_sorted: bool = 
         ],
         dedup_key=pl.col("title_id"),
         keys_sorted=keys_sorted,
+        invalid_utf8=invalid_utf8,
     )
 
 
-def clean_title_ratings(raw_path: Path, snapshot_date: date, keys_sorted: bool = False) -> CleanPlan:
+def clean_title_ratings(
+    raw_path: Path, snapshot_date: date, keys_sorted: bool = False, invalid_utf8: Path | None = None
+) -> CleanPlan:
     """title.ratings: one row per rated title; a rating outside 1..10 or a negative or unparseable vote count
     quarantines the line (there is nothing else in it)."""
     return build_clean_plan(
@@ -368,10 +402,13 @@ def clean_title_ratings(raw_path: Path, snapshot_date: date, keys_sorted: bool =
         nullable=[],
         dedup_key=pl.col("title_id"),
         keys_sorted=keys_sorted,
+        invalid_utf8=invalid_utf8,
     )
 
 
-def clean_name_basics(raw_path: Path, snapshot_date: date, keys_sorted: bool = False) -> CleanPlan:
+def clean_name_basics(
+    raw_path: Path, snapshot_date: date, keys_sorted: bool = False, invalid_utf8: Path | None = None
+) -> CleanPlan:
     """name.basics: one row per person; birth and death years in 1..snapshot year, anything else nulled;
     primaryProfession as a list (empty when IMDb wrote an empty value); knownForTitles as a list of title ids."""
     return build_clean_plan(
@@ -395,19 +432,23 @@ def clean_name_basics(raw_path: Path, snapshot_date: date, keys_sorted: bool = F
         ],
         dedup_key=pl.col("person_id"),
         keys_sorted=keys_sorted,
+        invalid_utf8=invalid_utf8,
     )
 
 
-def clean_title_principals(raw_path: Path, snapshot_date: date, keys_sorted: bool = False) -> CleanPlan:
-    """title.principals: one row per (title, ordering) credit; tconst, a positive ordering and nconst are required;
-    characters (a JSON array of names) decoded to a list, nulled when it is not one."""
+def clean_title_principals(
+    raw_path: Path, snapshot_date: date, keys_sorted: bool = False, invalid_utf8: Path | None = None
+) -> CleanPlan:
+    """title.principals: one row per (title, ordering) credit; tconst, an ordering in 1..MAX_ORDERING (what the
+    credit key holds) and nconst are required; characters (a JSON array of names) decoded to a list, nulled when
+    it is not one."""
     return build_clean_plan(
         raw_path,
         TITLE_PRINCIPALS,
         CLEAN_TITLE_PRINCIPALS_SCHEMA,
         columns={
             "title_id": imdb_id("tconst", "tt"),
-            "ordering": bounded_int("ordering", pl.Int32, 1),
+            "ordering": bounded_int("ordering", pl.Int32, 1, MAX_ORDERING),
             "person_id": imdb_id("nconst", "nm"),
             "category": text("category"),
             "job": text("job"),
@@ -419,6 +460,7 @@ def clean_title_principals(raw_path: Path, snapshot_date: date, keys_sorted: boo
             RequiredField("nconst", pl.col("person_id")),
         ],
         nullable=[scalar_field("characters", "characters")],
-        dedup_key=pl.col("title_id") * _ORDERING_SHIFT + pl.col("ordering"),
+        dedup_key=credit_key(pl.col("title_id"), pl.col("ordering")),
         keys_sorted=keys_sorted,
+        invalid_utf8=invalid_utf8,
     )

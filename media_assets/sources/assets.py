@@ -1,102 +1,181 @@
-"""Raw layer: the IMDb files of a day, placed under `<data dir>/raw/<partition>/`.
+"""Raw layer: the IMDb files of a day, archived under `<data dir>/raw/<partition>/` (see `sources.archive`).
 
-One asset per file, all four made by one step (`raw_imdb_files`) that fetches the selected files side by side: a
-Dagster step costs ~0.4 CPU-s of process and event-log overhead, and the raw files are at the start of every run.
+One asset, and so one step, per file: a bad file fails its own step only, and Dagster then skips only what depends
+on it (its clean table and what is built from that); the other files are archived and cleaned. Each raw asset
+also carries an asset check, run in the same step, that re-reads the stored file and compares it with the sha256
+recorded when it was archived.
 """
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import dagster as dg
 
+from media_assets.atomic_files import remove_orphaned_temporaries
 from media_assets.partitions import daily_partitions, partition_date
-from media_assets.resources import DataLake, ImdbSource
-from media_assets.sources.imdb_files import IMDB_FILES, ImdbFile
-from media_assets.sources.raw_files import check_header, raw_file_stats
+from media_assets.priorities import CRITICAL_PATH_OP_TAGS, LONGEST_STEP_OP_TAGS
+from media_assets.resources import DataLake
+from media_assets.sources.archive import ArchiveResult, Outcome, read_archived, sha256_of
+from media_assets.sources.imdb_files import IMDB_FILES, TITLE_PRINCIPALS, ImdbFile
+from media_assets.sources.imdb_source import ImdbSource
 from media_assets.telemetry import peak_rss_bytes
 
 RAW_GROUP = "raw"
+ARCHIVE_CHECK_NAME = "archive_matches_recorded_sha256"
 
 
 def raw_asset_key(imdb_file: ImdbFile) -> dg.AssetKey:
     return dg.AssetKey(f"raw_{imdb_file.asset_suffix}")
 
 
-def raw_asset_spec(imdb_file: ImdbFile) -> dg.AssetSpec:
-    """The raw asset of one IMDb file."""
-    return dg.AssetSpec(
-        key=raw_asset_key(imdb_file),
-        partitions_def=daily_partitions,
-        group_name=RAW_GROUP,
-        kinds={"file"},
-        owners=["team:data-engineering"],
-        tags={"layer": "raw"},
-        description=(
-            f"IMDb's `{imdb_file.file_name}` for the partition's snapshot day, as published (gzipped TSV), from the "
-            "configured source (sample generator, IMDb's HTTP server or a local mirror). Unchanged files are kept, "
-            "not fetched again. Metadata: size and sha256 of the file (its rows are counted by the clean asset)."
-        ),
+def remove_orphans_of_day(data_lake: DataLake, partition_key: str) -> list[str]:
+    """Remove the temporaries that killed writers left in the folders a day's run writes to (raw, quarantine,
+    quality, KPIs and every table folder); a concurrent run's temporaries are kept (`remove_orphaned_temporaries`)."""
+    folders = [
+        data_lake.raw_dir(partition_key),
+        data_lake.quarantine_dir(partition_key),
+        data_lake.quality_dir(partition_key),
+        data_lake.kpi_dir(partition_key),
+    ]
+    if data_lake.tables_dir.is_dir():
+        folders += [folder for folder in data_lake.tables_dir.iterdir() if folder.is_dir()]
+    return [str(path) for folder in folders for path in remove_orphaned_temporaries(folder)]
+
+
+def raw_metadata(result: ArchiveResult, imdb_source: ImdbSource, imdb_file: ImdbFile) -> dict:
+    """What a raw materialization records: the archived file, its layout and what this run did with the source."""
+    archived = result.archived
+    record = archived.record
+    layout = archived.layout(imdb_file)
+    validators = {name: record[name] for name in ("etag", "last_modified") if record.get(name)}
+    return {
+        "path": dg.MetadataValue.path(str(archived.path)),
+        "bytes": record["bytes"],
+        "sha256": archived.sha256,
+        "source_kind": imdb_source.kind,
+        "source": record["source"],
+        "outcome": result.outcome.value,
+        "fetched": result.outcome is Outcome.FETCHED,
+        "lines": record["lines"],
+        "invalid_utf8_lines": archived.invalid_utf8_lines,
+        "bom": layout.bom,
+        "line_ends": "CRLF" if layout.crlf else "LF",
+        "appended_columns": dg.MetadataValue.json(list(layout.appended_columns)),
+        # Only HTTP downloads have validators; other sources leave them out rather than show empty rows.
+        **validators,
+    }
+
+
+def archive_check_result(imdb_file: ImdbFile, data_lake: DataLake, partition_key: str) -> dg.AssetCheckResult:
+    """Re-read the day's stored file and compare it with the sha256 recorded when it was archived."""
+    path = data_lake.raw_dir(partition_key) / imdb_file.file_name
+    archived = read_archived(path)
+    if archived is None:
+        return dg.AssetCheckResult(
+            asset_key=raw_asset_key(imdb_file),
+            check_name=ARCHIVE_CHECK_NAME,
+            passed=False,
+            metadata={"problem": f"{path}: no archived file with its {path.name}.raw.json"},
+        )
+    found = sha256_of(path)
+    metadata = {"path": dg.MetadataValue.path(str(path)), "recorded_sha256": archived.sha256, "sha256": found}
+    if found != archived.sha256:
+        metadata["problem"] = (
+            f"{path} changed since it was archived: sha256 {found}, recorded {archived.sha256}. Restore it from a "
+            "backup, or materialize the day again (with IMDB_REFETCH_PUBLISHED=1 for a published day)."
+        )
+    return dg.AssetCheckResult(
+        asset_key=raw_asset_key(imdb_file),
+        check_name=ARCHIVE_CHECK_NAME,
+        passed=found == archived.sha256,
+        metadata=metadata,
     )
 
 
-def fetch_raw_file(
-    imdb_file: ImdbFile, imdb_source: ImdbSource, partition_key: str, raw_dir: Path
-) -> dg.MaterializeResult:
-    """Place one file of the partition's snapshot in `raw_dir`, check its header, and describe it."""
+def build_raw_asset(imdb_file: ImdbFile) -> dg.AssetsDefinition:
+    """The raw asset of one IMDb file, with its archive check run in the same step."""
+    key = raw_asset_key(imdb_file)
+    check_key = dg.AssetCheckKey(key, ARCHIVE_CHECK_NAME)
+
+    @dg.multi_asset(
+        name=key.path[-1],
+        specs=[
+            dg.AssetSpec(
+                key,
+                partitions_def=daily_partitions,
+                group_name=RAW_GROUP,
+                kinds={"file"},
+                owners=["team:data-engineering"],
+                tags={"layer": "raw"},
+                # Not materialized when a live source has no new release: what depends on it is skipped, not failed.
+                skippable=True,
+                description=(
+                    f"IMDb's `{imdb_file.file_name}` for the partition's snapshot day, as published (gzipped TSV), "
+                    "archived under `raw/<day>/` from the configured source: copied, checked completely (gzip "
+                    "stream, header, UTF-8 of every line) before it replaces anything, never changed once the day "
+                    "is published. Metadata: size, sha256, layout (BOM, line ends, appended columns), lines and "
+                    "lines that are not UTF-8, what happened (`outcome`)."
+                ),
+            )
+        ],
+        check_specs=[
+            dg.AssetCheckSpec(
+                ARCHIVE_CHECK_NAME,
+                asset=key,
+                # Blocking: a clean table must not be built from an archive that changed after it was verified.
+                # It costs no step of its own (it runs in the raw step, or alone when only it is selected).
+                blocking=True,
+                description="The stored file still has the sha256 recorded when it was archived: the archive is the "
+                "only history of IMDb's files. Select it alone to audit past days.",
+            )
+        ],
+        partitions_def=daily_partitions,
+        can_subset=True,
+        # The title.principals chain is the longest of a run: its raw file is fetched first.
+        op_tags=LONGEST_STEP_OP_TAGS if imdb_file == TITLE_PRINCIPALS else CRITICAL_PATH_OP_TAGS,
+    )
+    def raw_file(
+        context: dg.AssetExecutionContext, imdb_source: ImdbSource, data_lake: DataLake
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        if key in context.selected_asset_keys:
+            result = archive_day_file(context, imdb_file, imdb_source, data_lake)
+            if result is None:
+                return
+            yield result
+        if check_key in context.selected_asset_check_keys:
+            yield archive_check_result(imdb_file, data_lake, context.partition_key)
+
+    return raw_file
+
+
+def archive_day_file(
+    context: dg.AssetExecutionContext, imdb_file: ImdbFile, imdb_source: ImdbSource, data_lake: DataLake
+) -> dg.MaterializeResult | None:
+    """Archive the partition's file; its materialization, or None when a live source has no new release."""
     started = time.perf_counter()
-    fetched = imdb_source.fetch(imdb_file, partition_date(partition_key), raw_dir)
-    check_header(fetched.path, imdb_file)
-    stats = raw_file_stats(fetched.path)
+    day = partition_date(context.partition_key)
+    for removed in remove_orphans_of_day(data_lake, context.partition_key):
+        context.log.info(f"removed {removed}, left by a writer that no longer runs")
+    result = imdb_source.archive(imdb_file, day, data_lake.raw_root, data_lake.published.is_published(day))
+    if result.message:
+        context.log.warning(result.message)
+    if result.outcome is Outcome.NO_NEW_RELEASE:
+        return None
+    metadata = raw_metadata(result, imdb_source, imdb_file)
+    if result.message:
+        metadata["warning"] = result.message
+    appended = result.archived.layout(imdb_file).appended_columns
+    if appended:
+        context.log.warning(
+            f"{result.archived.record['source']}: line 1 has columns after IMDb's: {list(appended)}; they are kept "
+            "in the archive and not read. IMDb may have changed the layout: check its documentation."
+        )
     return dg.MaterializeResult(
         asset_key=raw_asset_key(imdb_file),
-        metadata={
-            "path": dg.MetadataValue.path(str(fetched.path)),
-            "bytes": stats.bytes,
-            "sha256": stats.sha256,
-            "source_kind": imdb_source.kind,
-            "source": fetched.origin,
-            "fetched": fetched.fetched,
-            # Only HTTP downloads have validators; other sources leave them out rather than show empty rows.
-            **({"etag": fetched.etag} if fetched.etag else {}),
-            **({"last_modified": fetched.last_modified} if fetched.last_modified else {}),
-            "seconds": round(time.perf_counter() - started, 3),
-            "peak_rss_bytes": peak_rss_bytes(),
-        },
+        metadata={**metadata, "seconds": round(time.perf_counter() - started, 3), "peak_rss_bytes": peak_rss_bytes()},
         # Downstream steps can tell from the checksum whether the snapshot really changed.
-        data_version=dg.DataVersion(stats.sha256),
+        data_version=dg.DataVersion(result.archived.sha256),
     )
 
 
-@dg.multi_asset(
-    name="raw_imdb_files",
-    specs=[raw_asset_spec(imdb_file) for imdb_file in IMDB_FILES],
-    can_subset=True,
-)
-def raw_imdb_files(
-    context: dg.AssetExecutionContext, imdb_source: ImdbSource, data_lake: DataLake
-) -> Iterator[dg.MaterializeResult]:
-    """The selected IMDb files of the partition's snapshot day, fetched side by side in one step."""
-    selected = [imdb_file for imdb_file in IMDB_FILES if raw_asset_key(imdb_file) in context.selected_asset_keys]
-    raw_dir = data_lake.raw_dir(context.partition_key)
-    # Threads suffice: linking, downloading and hashing release the GIL, and the sample source generates a day's
-    # files once under a folder lock.
-    with ThreadPoolExecutor(max_workers=len(selected), thread_name_prefix="raw") as pool:
-        futures = [
-            (imdb_file, pool.submit(fetch_raw_file, imdb_file, imdb_source, context.partition_key, raw_dir))
-            for imdb_file in selected
-        ]
-    failures = [(imdb_file, future.exception()) for imdb_file, future in futures if future.exception()]
-    for imdb_file, error in failures[1:]:
-        context.log.error(f"{imdb_file.file_name} failed too: {error}")
-    # The files that were placed are recorded even when another one failed: they are in place and checked.
-    for _, future in futures:
-        if future.exception() is None:
-            yield future.result()
-    if failures:
-        # The first failed file's own exception, with its message and traceback, fails the step.
-        raise failures[0][1]
-
-
-raw_assets = [raw_imdb_files]
+raw_assets = [build_raw_asset(imdb_file) for imdb_file in IMDB_FILES]

@@ -1,4 +1,4 @@
-"""Robust HTTP download of one gzip file: conditional GET, resume, retries, gzip verification, atomic replace.
+"""Robust HTTP download of one file: conditional GET, resume, retries, atomic replace.
 
 Files kept beside `dest`:
 - `<dest>.meta.json`: what `dest` is (`url`, `etag`, `last_modified`, `bytes`, `sha256`, `downloaded_at`); its
@@ -31,15 +31,9 @@ import httpx
 
 from media_assets.atomic_files import write_json_atomically
 
-try:  # ISA-L inflates ~5x faster than zlib; same API, same gzip semantics.
-    from isal import isal_zlib as _inflate
-except ImportError:  # pragma: no cover - isal is a declared dependency
-    import zlib as _inflate
-
 logger = logging.getLogger(__name__)
 
 _CHUNK_BYTES = 1 << 20
-_GZIP_WBITS = 31  # gzip header and trailer (CRC-32 + size) are checked, not just the deflate data
 _MAX_BACKOFF_SECONDS = 60.0
 # Identity: a server must not compress the (already gzip) body again, which would also break byte ranges and
 # may give the compressed variant a different ETag than HEAD reports.
@@ -74,13 +68,13 @@ class DownloadError(RuntimeError):
 def download_file(
     client: httpx.Client, url: str, dest: Path, *, max_attempts: int = 5, backoff_seconds: float = 1.0
 ) -> DownloadResult:
-    """Download the gzip file at `url` to `dest` unless `dest` is already current, and verify it.
+    """Download the file at `url` to `dest` unless `dest` is already current.
 
-    Streams to `<dest>.part` (hashing as it goes), checks that the gzip stream decompresses completely, then
-    atomically replaces `dest`. Connection errors, timeouts, 408/429 and 5xx are retried with exponential backoff
-    (`backoff_seconds`, doubled each time, plus up to 10% jitter) up to `max_attempts` failures, each retry resuming
-    from the bytes already on disk. Any other 4xx fails at once. A truncated or corrupt gzip raises DownloadError
-    and leaves nothing at `dest` (a previous good `dest` is kept) and no `.part`.
+    Streams to `<dest>.part` (hashing as it goes), then atomically replaces `dest`. The content is not checked
+    here: the raw archive verifies every file it takes, whatever its source (`media_assets.sources.archive`).
+    Connection errors, timeouts, 408/429 and 5xx are retried with exponential backoff (`backoff_seconds`, doubled
+    each time, plus up to 10% jitter) up to `max_attempts` failures, each retry resuming from the bytes already on
+    disk. Any other 4xx fails at once.
     """
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
@@ -134,10 +128,6 @@ def download_file(
             sha256=current.get("sha256"),
         )
 
-    problem = _gzip_problem(part.path)
-    if problem is not None:
-        part.discard()
-        raise DownloadError(f"GET {url}: the downloaded file is {problem}; nothing was written to {dest}")
     sha256 = part.sha256.hexdigest()
     os.replace(part.path, dest)
     # Meta after the file: a crash in between leaves a file without meta (re-downloaded next time), never a meta
@@ -176,41 +166,6 @@ def head_validators(client: httpx.Client, url: str) -> tuple[str | None, str | N
     if not response.is_success:
         raise DownloadError(f"HEAD {url}: HTTP {response.status_code} {response.reason_phrase}")
     return response.headers.get("ETag"), response.headers.get("Last-Modified")
-
-
-def verify_gzip(path: Path) -> None:
-    """Raise DownloadError unless `path` is a complete, intact gzip file (one or more members, CRCs checked)."""
-    problem = _gzip_problem(Path(path))
-    if problem is not None:
-        raise DownloadError(f"{path}: {problem}")
-
-
-def _gzip_problem(path: Path) -> str | None:
-    """Decompress the whole file, bounded in memory, and describe what is wrong with it (None: nothing)."""
-    decompressor = _inflate.decompressobj(wbits=_GZIP_WBITS)
-    read = 0
-    with path.open("rb") as file:
-        while chunk := file.read(_CHUNK_BYTES):
-            read += len(chunk)
-            pending = chunk
-            while True:
-                if decompressor.eof:
-                    if not pending:
-                        break
-                    decompressor = _inflate.decompressobj(wbits=_GZIP_WBITS)  # the next member starts here
-                try:
-                    output = decompressor.decompress(pending, _CHUNK_BYTES)
-                except _inflate.error as error:
-                    return f"not valid gzip ({error}) in the {_CHUNK_BYTES}-byte block ending at byte {read}"
-                pending = decompressor.unused_data if decompressor.eof else decompressor.unconsumed_tail
-                # A full output buffer may hide more output even when all input was consumed.
-                if not pending and not decompressor.eof and len(output) < _CHUNK_BYTES:
-                    break
-    if read == 0:
-        return "empty (0 bytes), not a gzip file"
-    if not decompressor.eof:
-        return f"a truncated gzip stream: it ends unexpectedly after {read} bytes"
-    return None
 
 
 class _Outcome(Enum):
