@@ -22,7 +22,6 @@ from media_assets.clean.assets import clean_asset_key, clean_assets
 from media_assets.clean.schemas import MAX_ORDERING
 from media_assets.clean.transforms import clean_title_principals
 from media_assets.io_managers import ParquetIOManager
-from media_assets.model.transforms import CREDIT_ID_TITLE_FACTOR
 from media_assets.resources import DataLake
 from media_assets.sources.archive import Outcome, sidecar_path
 from media_assets.sources.assets import ARCHIVE_CHECK_NAME, raw_asset_key, raw_assets
@@ -259,7 +258,6 @@ def test_ordering_10000_is_quarantined_with_its_line_and_does_not_fail_the_day(t
     assert table.select("title_id", "ordering", "person_id").rows() == [(1, 9999, 1)]
     assert quarantined.drop("raw_bytes").rows() == [(3, "bad_ordering", lines[1])]
     # What the clean layer lets through is what the model's credit id holds.
-    assert MAX_ORDERING == CREDIT_ID_TITLE_FACTOR - 1
 
 
 def test_a_bom_and_crlf_file_is_accepted_and_recorded(tmp_path):

@@ -10,8 +10,8 @@ Keys:
   version is a title's state from a day on, and archived snapshots never change). (IMDb title ids are below 10^9.)
 - `rating_id` = snapshot day as yyyymmdd * 10^9 + `title_id`: unique across daily snapshots, decodable, and the
   same on every rebuild. (IMDb title ids are below 10^9.)
-- `credit_id` = `title_id` * 10^4 + `ordering`: IMDb's own key of a credit (title, ordering), packed into one
-  integer. (IMDb orderings are small, well below 10^4.)
+- `credit_id` = `credit_key(title_id, ordering)` = `title_id` * 10^4 + `ordering`: IMDb's own key of a credit,
+  packed into one integer, the same number as the clean layer's key (which quarantines a larger ordering).
 - `genre_id`: the genre's position in IMDb's vocabulary (`IMDB_GENRES`), fixed in code: it never changes
   meaning (tokens outside the vocabulary are nulled by the clean layer and judged by the audit).
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from media_assets.clean.schemas import CLEAN_NAME_BASICS_SCHEMA
+from media_assets.clean.schemas import CLEAN_NAME_BASICS_SCHEMA, MAX_ORDERING, credit_key
 from media_assets.sources.imdb_files import IMDB_GENRES
 
 MODEL_TABLES = (
@@ -99,7 +99,6 @@ day, i.e. DuckDB's `quantile_cont(num_votes, 0.25)`."""
 
 RATING_ID_DAY_FACTOR = 1_000_000_000
 TITLE_SK_DAY_FACTOR = 100_000_000
-CREDIT_ID_TITLE_FACTOR = 10_000
 
 _TODAY_SUFFIX = "_today"
 _INSERTED, _CHANGED, _CLOSED, _UNCHANGED = "inserted", "changed", "closed", "unchanged"
@@ -437,7 +436,7 @@ def build_fact_cast_crew(principals: pl.LazyFrame, titles: pl.DataFrame, rated_o
     The semi-join comes first, so the wide columns of the other credits are never materialized."""
     # The credits' own order (the clean table's, i.e. the file's) is kept, so every rebuild writes the same bytes.
     return principals.join(_fact_titles(titles, rated_only), on="title_id", how="semi", maintain_order="left").select(
-        credit_id=pl.col("title_id") * CREDIT_ID_TITLE_FACTOR + pl.col("ordering"),
+        credit_id=credit_key(pl.col("title_id"), pl.col("ordering")),
         title_id="title_id",
         person_id="person_id",
         ordering="ordering",
@@ -472,8 +471,8 @@ def count_cast_crew(
     scope_counts = in_scope.select(in_scope=pl.len(), rated=pl.col("is_rated").sum())
     kept_checks = kept.select(
         credits=pl.len(),
-        distinct_credits=(pl.col("title_id") * CREDIT_ID_TITLE_FACTOR + pl.col("ordering")).n_unique(),
-        bad_orderings=(~pl.col("ordering").is_between(1, CREDIT_ID_TITLE_FACTOR - 1)).fill_null(True).sum(),
+        distinct_credits=credit_key(pl.col("title_id"), pl.col("ordering")).n_unique(),
+        bad_orderings=(~pl.col("ordering").is_between(1, MAX_ORDERING)).fill_null(True).sum(),
         null_persons=pl.col("person_id").null_count(),
     )
     unknown = kept.join(names.select("person_id"), on="person_id", how="anti").select(pl.len())
@@ -485,7 +484,7 @@ def count_cast_crew(
     if checks_row["null_persons"]:
         problems.append(f"{checks_row['null_persons']} credit(s) without person_id")
     if checks_row["bad_orderings"]:
-        problems.append(f"{checks_row['bad_orderings']} ordering(s) outside [1, {CREDIT_ID_TITLE_FACTOR - 1}] or null")
+        problems.append(f"{checks_row['bad_orderings']} ordering(s) outside [1, {MAX_ORDERING}] or null")
     if checks_row["distinct_credits"] != checks_row["credits"]:
         problems.append(
             f"{checks_row['credits'] - checks_row['distinct_credits']} duplicate (title_id, ordering) credit(s)"
