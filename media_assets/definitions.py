@@ -1,7 +1,5 @@
 """Everything Dagster loads: assets, checks, resources, jobs, schedules and sensors of media_assets."""
 
-import os
-
 import dagster as dg
 
 from media_assets.clean.assets import clean_assets
@@ -16,21 +14,11 @@ from media_assets.quality.checks import QualitySettings, quality_checks
 from media_assets.resources import DataLake, ImdbSource, ModelSettings
 from media_assets.schedules import imdb_daily_schedule
 from media_assets.sensors import imdb_release_sensor
-from media_assets.settings import env_or_default
+from media_assets.settings import quality_thresholds, settings
 from media_assets.sources.assets import raw_assets
 
 
-def quality_settings_from_env() -> QualitySettings:
-    """Gate thresholds, each overridable by `QUALITY_<FIELD>`, e.g. `QUALITY_TITLE_COMPLETENESS_MIN_PASS_RATE=0.95`."""
-    overrides = {
-        field: float(os.environ[f"QUALITY_{field.upper()}"])
-        for field in QualitySettings.model_fields
-        if f"QUALITY_{field.upper()}" in os.environ
-    }
-    return QualitySettings(**overrides)
-
-
-data_lake = DataLake(root=env_or_default("MEDIA_ASSETS_DATA_DIR", "data"))
+data_lake = DataLake(root=settings.data_dir)
 
 defs = dg.Definitions(
     assets=[*raw_assets, *clean_assets, *model_assets, *kpi_assets, *enrichment_assets],
@@ -44,15 +32,14 @@ defs = dg.Definitions(
         "data_lake": data_lake,
         "io_manager": ParquetIOManager(data_lake=data_lake),
         "imdb_source": ImdbSource(
-            kind=os.environ.get("IMDB_SOURCE", "sample"),  # validated against sample | http | file
-            base_url=env_or_default("IMDB_BASE_URL", "https://datasets.imdbws.com/"),
-            folder=env_or_default("IMDB_FOLDER", ""),
-            # Numbers are read here: Dagster's EnvVar only carries strings and ints.
-            sample_scale=float(os.environ.get("IMDB_SAMPLE_SCALE", "0.0005")),
+            kind=settings.imdb_source.kind,
+            base_url=settings.imdb_source.base_url,
+            folder=settings.imdb_source.folder,
+            sample_scale=settings.imdb_source.sample_scale,
         ),
         "model_settings": ModelSettings(),
-        "quality_settings": quality_settings_from_env(),
+        "quality_settings": QualitySettings(**quality_thresholds(QualitySettings.model_fields)),
         # The key stays an EnvVar (hidden in the UI); unset means enrichment is off and its asset says how to set it.
-        "tmdb": TmdbClient(api_key=env_or_default("TMDB_API_KEY", "")),
+        "tmdb": TmdbClient(api_key=settings.tmdb_api_key),
     },
 )
