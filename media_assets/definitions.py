@@ -2,10 +2,11 @@
 
 import dagster as dg
 
+from media_assets.alerts import AlertWebhook, imdb_failure_alert
 from media_assets.clean.assets import clean_assets
 from media_assets.enrich.assets import enrichment_assets
 from media_assets.enrich.tmdb import TmdbClient
-from media_assets.freshness import raw_freshness_checks, raw_freshness_sensor
+from media_assets.freshness import with_daily_freshness
 from media_assets.io_managers import ParquetIOManager
 from media_assets.jobs import imdb_daily, imdb_executor
 from media_assets.kpis.assets import kpi_assets
@@ -17,15 +18,20 @@ from media_assets.sensors import imdb_release_sensor
 from media_assets.settings import quality_thresholds, settings
 from media_assets.sources.assets import raw_assets
 
-
 data_lake = DataLake(root=settings.data_dir)
 
 defs = dg.Definitions(
-    assets=[*raw_assets, *clean_assets, *model_assets, *kpi_assets, *enrichment_assets],
-    asset_checks=[*raw_freshness_checks, *quality_checks],
+    assets=[
+        *with_daily_freshness(raw_assets),
+        *clean_assets,
+        *model_assets,
+        *with_daily_freshness(kpi_assets),
+        *enrichment_assets,
+    ],
+    asset_checks=quality_checks,
     jobs=[imdb_daily],
     schedules=[imdb_daily_schedule],
-    sensors=[imdb_release_sensor, raw_freshness_sensor],
+    sensors=[imdb_release_sensor, imdb_failure_alert],
     # Set once here, so runs launched from the UI are limited like the daily job's.
     executor=imdb_executor,
     resources={
@@ -41,5 +47,6 @@ defs = dg.Definitions(
         "quality_settings": QualitySettings(**quality_thresholds(QualitySettings.model_fields)),
         # The key stays an EnvVar (hidden in the UI); unset means enrichment is off and its asset says how to set it.
         "tmdb": TmdbClient(api_key=settings.tmdb_api_key),
+        "alert_webhook": AlertWebhook(url=settings.alert_webhook_url),
     },
 )

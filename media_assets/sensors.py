@@ -50,7 +50,8 @@ def build_release_sensor(source: ImdbSourceSettings) -> dg.SensorDefinition:
 
         previous = json.loads(context.cursor) if context.cursor else None
         if previous is not None:
-            unchanged = [name for name, value in release.validators.items() if previous["validators"].get(name) == value]
+            last_run = previous["validators"]
+            unchanged = [name for name, value in release.validators.items() if last_run.get(name) == value]
             if len(unchanged) == len(release.validators):
                 return dg.SkipReason(
                     f"No new IMDb release: none of the {len(unchanged)} files changed since release "

@@ -136,7 +136,8 @@ def quality_thresholds(fields: Iterable[str]) -> dict[str, float]:
     unknown = sorted(set(settings.quality_thresholds) - set(fields))
     if unknown:
         valid = ", ".join(QUALITY_PREFIX + name.upper() for name in fields if name.endswith(QUALITY_SUFFIX.lower()))
-        _exit(f"{', '.join(QUALITY_PREFIX + name.upper() for name in unknown)}: no such quality gate; expected {valid}.")
+        named = ", ".join(QUALITY_PREFIX + name.upper() for name in unknown)
+        _exit(f"{named}: no such quality gate; expected one of {valid}.")
     return dict(settings.quality_thresholds)
 
 
