@@ -146,3 +146,14 @@ def test_quality_threshold_from_the_environment_reaches_the_gate():
     env = {**os.environ, "QUALITY_TITLE_COMPLETENESS_MIN_PASS_RATE": "0.5"}
     printed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert printed.stdout.strip() == "0.5"
+
+
+def test_schedule_time_and_start_date_come_from_the_environment():
+    code = (
+        "from media_assets.definitions import defs; "
+        "print(defs.resolve_schedule_def('imdb_daily_schedule').cron_schedule); "
+        "print(defs.resolve_job_def('imdb_daily').partitions_def.get_first_partition_key())"
+    )
+    env = {**os.environ, "MEDIA_ASSETS_DAILY_RUN_AT": "06:30", "MEDIA_ASSETS_START_DATE": "2026-02-03"}
+    printed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert printed.stdout.splitlines() == ["30 6 * * *", "2026-02-03"]
