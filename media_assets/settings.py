@@ -100,6 +100,9 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         )
     elif kind == "file" and "{date}" not in folder and not Path(folder).expanduser().is_dir():
         problems.append(f"IMDB_FOLDER={folder!r}: no such folder; expected the folder holding the four .tsv.gz files.")
+    elif kind == "file" and "{date}" not in folder and not any(Path(folder).expanduser().glob("*.tsv.gz")):
+        # A folder of one day at a time always holds a release (the files are replaced, not removed first).
+        problems.append(f"IMDB_FOLDER={folder!r} holds no .tsv.gz file: expected the folder holding IMDb's four files.")
     sample_scale = checked(
         "IMDB_SAMPLE_SCALE", _fraction_above_zero, DEFAULT_SAMPLE_SCALE, "a number above 0 and at most 1, e.g. 0.001"
     )

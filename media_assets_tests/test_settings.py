@@ -28,6 +28,7 @@ def test_no_variable_set_gives_the_offline_defaults():
 
 
 def test_values_are_read_and_typed(tmp_path: Path):
+    (tmp_path / "title.basics.tsv.gz").write_bytes(b"")
     settings = read_settings(
         {
             "IMDB_SOURCE": "file",
@@ -70,6 +71,10 @@ def test_a_dated_folder_is_not_required_to_exist_yet():
             {"IMDB_SOURCE": "file", "IMDB_FOLDER": "/no/such/folder"},
             "IMDB_FOLDER='/no/such/folder': no such folder; expected the folder holding the four .tsv.gz files.",
         ),
+        (
+            {"IMDB_SOURCE": "file", "IMDB_FOLDER": "{empty}"},
+            "IMDB_FOLDER='{empty}' holds no .tsv.gz file: expected the folder holding IMDb's four files.",
+        ),
         ({"IMDB_BASE_URL": "datasets.imdbws.com"}, "IMDB_BASE_URL='datasets.imdbws.com': expected an http:// or"),
         ({"IMDB_SAMPLE_SCALE": "abc"}, "IMDB_SAMPLE_SCALE='abc': expected a number above 0 and at most 1, e.g. 0.001."),
         ({"IMDB_SAMPLE_SCALE": "0"}, "IMDB_SAMPLE_SCALE='0': expected a number above 0 and at most 1"),
@@ -90,10 +95,13 @@ def test_a_dated_folder_is_not_required_to_exist_yet():
         ({"MEDIA_ASSETS_ALERT_WEBHOOK_URL": "hooks"}, "MEDIA_ASSETS_ALERT_WEBHOOK_URL='hooks': expected an http://"),
     ],
 )
-def test_each_mistake_is_named_with_its_valid_values(environ: dict[str, str], message: str):
+def test_each_mistake_is_named_with_its_valid_values(environ: dict[str, str], message: str, tmp_path: Path):
+    def with_empty_folder(text: str) -> str:
+        return text.replace("{empty}", str(tmp_path))
+
     with pytest.raises(SettingsError) as raised:
-        read_settings(environ)
-    assert str(raised.value).startswith(message)
+        read_settings({name: with_empty_folder(value) for name, value in environ.items()})
+    assert str(raised.value).startswith(with_empty_folder(message))
 
 
 def test_every_mistake_is_reported_at_once():
