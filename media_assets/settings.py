@@ -107,7 +107,10 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         "IMDB_SAMPLE_SCALE", _fraction_above_zero, DEFAULT_SAMPLE_SCALE, "a number above 0 and at most 1, e.g. 0.001"
     )
     start_date = checked(
-        "MEDIA_ASSETS_START_DATE", dt.date.fromisoformat, DEFAULT_START_DATE, "a date as YYYY-MM-DD, e.g. 2026-01-01"
+        "MEDIA_ASSETS_START_DATE",
+        _past_date,
+        DEFAULT_START_DATE,
+        "a date as YYYY-MM-DD, not after today (UTC), e.g. 2026-01-01",
     )
     daily_run_at = checked(
         "MEDIA_ASSETS_DAILY_RUN_AT", _time_of_day, DEFAULT_DAILY_RUN_AT, "a UTC time of day as HH:MM, e.g. 09:00"
@@ -169,6 +172,14 @@ def _pass_rate(text: str) -> float:
     if math.isnan(number) or not 0 <= number <= 1:
         raise ValueError(text)
     return number
+
+
+def _past_date(text: str) -> dt.date:
+    """A date up to today (UTC): a start date in the future would leave no partition to run."""
+    day = dt.date.fromisoformat(text)
+    if day > dt.datetime.now(dt.UTC).date():
+        raise ValueError(text)
+    return day
 
 
 def _time_of_day(text: str) -> dt.time:

@@ -85,8 +85,10 @@ def test_a_dated_folder_is_not_required_to_exist_yet():
         ),
         (
             {"MEDIA_ASSETS_START_DATE": "2026-13-01"},
-            "MEDIA_ASSETS_START_DATE='2026-13-01': expected a date as YYYY-MM-DD, e.g. 2026-01-01.",
+            "MEDIA_ASSETS_START_DATE='2026-13-01': expected a date as YYYY-MM-DD, not after today (UTC), "
+            "e.g. 2026-01-01.",
         ),
+        ({"MEDIA_ASSETS_START_DATE": "2999-01-01"}, "MEDIA_ASSETS_START_DATE='2999-01-01': expected a date as"),
         (
             {"MEDIA_ASSETS_DAILY_RUN_AT": "9am"},
             "MEDIA_ASSETS_DAILY_RUN_AT='9am': expected a UTC time of day as HH:MM, e.g. 09:00.",
