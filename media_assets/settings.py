@@ -93,16 +93,8 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
     kind = checked("IMDB_SOURCE", _source_kind, "sample", "one of sample (the default), http, file")
     base_url = checked("IMDB_BASE_URL", _http_url, DEFAULT_BASE_URL, "an http:// or https:// URL")
     folder = value("IMDB_FOLDER") or ""
-    if kind == "file" and not folder:
-        problems.append(
-            "IMDB_SOURCE=file needs IMDB_FOLDER: set it to the folder holding the four .tsv.gz files "
-            "(`{date}` in it stands for the partition day, e.g. /mirror/{date})."
-        )
-    elif kind == "file" and "{date}" not in folder and not Path(folder).expanduser().is_dir():
-        problems.append(f"IMDB_FOLDER={folder!r}: no such folder; expected the folder holding the four .tsv.gz files.")
-    elif kind == "file" and "{date}" not in folder and not any(Path(folder).expanduser().glob("*.tsv.gz")):
-        # A folder of one day at a time always holds a release (the files are replaced, not removed first).
-        problems.append(f"IMDB_FOLDER={folder!r} holds no .tsv.gz file: expected the folder holding IMDb's four files.")
+    if kind == "file" and (problem := _file_source_folder_problem(folder)):
+        problems.append(problem)
     sample_scale = checked(
         "IMDB_SAMPLE_SCALE", _fraction_above_zero, DEFAULT_SAMPLE_SCALE, "a number above 0 and at most 1, e.g. 0.001"
     )
@@ -145,6 +137,23 @@ def quality_thresholds(fields: Iterable[str]) -> dict[str, float]:
         named = ", ".join(QUALITY_PREFIX + name.upper() for name in unknown)
         _exit(f"{named}: no such quality gate; expected one of {valid}.")
     return dict(settings.quality_thresholds)
+
+
+def _file_source_folder_problem(folder: str) -> str | None:
+    if not folder:
+        return (
+            "IMDB_SOURCE=file needs IMDB_FOLDER: set it to the folder holding the four .tsv.gz files "
+            "(`{date}` in it stands for the partition day, e.g. /mirror/{date})."
+        )
+    if "{date}" in folder:
+        return None  # a folder per day: the days to come do not exist yet
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        return f"IMDB_FOLDER={folder!r}: no such folder; expected the folder holding the four .tsv.gz files."
+    if not any(path.glob("*.tsv.gz")):
+        # A folder of one day at a time always holds a release (the files are replaced, not removed first).
+        return f"IMDB_FOLDER={folder!r} holds no .tsv.gz file: expected the folder holding IMDb's four files."
+    return None
 
 
 def _source_kind(text: str) -> SourceKind:
