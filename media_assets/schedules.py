@@ -73,8 +73,8 @@ def build_daily_schedule(source: ImdbSourceSettings, run_at: dt.time) -> dg.Sche
                 return dg.SkipReason(f"{incomplete} {RELEASE_SENSOR_NAME} runs {day} once it is complete.")
             if release.day != day:
                 return dg.SkipReason(
-                    f"IMDb still serves the release of {release.day}: the release of {day} is not out yet, and "
-                    f"yesterday's files are never filed under today. {RELEASE_SENSOR_NAME} runs {day} when it is."
+                    f"IMDb still serves the release of {release.day}: the release of {day} is not out yet (an older "
+                    f"release is never filed under a later day). {RELEASE_SENSOR_NAME} runs {day} when it is."
                 )
         partition_key = day.isoformat()
         run = run_by_trigger(context.instance, partition_key, SENSOR_TAG, RELEASE_SENSOR_NAME)
