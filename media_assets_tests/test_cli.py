@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,7 +66,7 @@ def test_dg_list_defs_lists_every_asset_job_schedule_and_sensor(project: Path):
     assert listed.stderr == ""
 
 
-def test_dg_launch_runs_the_daily_job_quietly_into_the_ignored_folder(project: Path):
+def test_dg_launch_runs_the_daily_job_quietly_into_the_ignored_folder(project: Path, monkeypatch: pytest.MonkeyPatch):
     launched = _run(project, "dg", "launch", "--job", "imdb_daily", "--partition", DAY)
     assert launched.returncode == 0, launched.stdout[-3000:] + launched.stderr[-3000:]
     output = (launched.stdout + launched.stderr).splitlines()
@@ -76,6 +77,12 @@ def test_dg_launch_runs_the_daily_job_quietly_into_the_ignored_folder(project: P
     assert _runs(project) == [("imdb_daily", "SUCCESS")]
     # Dagster wrote nothing else at the top level.
     assert sorted(path.name for path in project.iterdir()) == [".dagster", "dagster.yaml", "data", "pyproject.toml"]
+    # The console is quiet, the event log (what the UI shows) is not: every step's DEBUG events are kept.
+    monkeypatch.chdir(project)
+    with dg.DagsterInstance.from_config(str(project)) as instance:
+        [run] = instance.get_runs()
+        successes = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS).records
+    assert {record.event_log_entry.step_key for record in successes} >= {"raw_imdb_files", "media_kpis"}
 
 
 def test_dg_launch_and_asset_materialize_run_some_assets_of_a_day(project: Path):
