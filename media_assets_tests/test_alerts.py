@@ -125,3 +125,25 @@ def test_alerts_are_off_without_a_webhook(webhook: _Webhook, tmp_path: Path):
     assert isinstance(skipped, dg.SkipReason)
     assert skipped.skip_message == (f"Run {result.run_id} failed; alerts are off (set MEDIA_ASSETS_ALERT_WEBHOOK_URL).")
     assert webhook.posted == []
+
+
+def test_sensor_ticking_as_the_daemon_does_posts_each_failed_run_once(webhook: _Webhook, tmp_path: Path):
+    resources = {"alert_webhook": AlertWebhook(url=webhook.url), "data_lake": DataLake(root=str(tmp_path))}
+    defs = dg.Definitions(assets=[raw_download], sensors=[imdb_failure_alert], resources=resources)
+    sensor = defs.resolve_sensor_def(ALERT_SENSOR_NAME)
+    with dg.instance_for_test() as instance:
+
+        def tick(cursor: str | None):
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursor, definitions=defs, resources=resources
+            ) as context:
+                return sensor.evaluate_tick(context)
+
+        # The first tick only marks where the event log stands, as a new sensor does.
+        first = tick(None)
+        result = dg.materialize([raw_download], instance=instance, partition_key=DAY, raise_on_error=False)
+        second = tick(first.cursor)
+        third = tick(second.cursor)
+    [posted] = webhook.posted
+    assert posted["text"].startswith(f"media_assets: day {DAY} failed in __ephemeral_asset_job__ (run {result.run_id})")
+    assert third.cursor == second.cursor
