@@ -153,7 +153,7 @@ def materialize(sample_dir: Path, run_dir: Path, partition_key: str) -> dict:
     """`dagster asset materialize` of the daily graph as a user would run it; returns wall and CPU seconds."""
     home, data = run_dir / "dagster_home", run_dir / "data"
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO_DIR / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(REPO_DIR / "dagster.yaml", home / "dagster.yaml")
     env = os.environ | {
         "IMDB_SOURCE": "file",
         # The sample's folder is named by its day: a dated mirror, so a past day is served.
@@ -169,7 +169,8 @@ def materialize(sample_dir: Path, run_dir: Path, partition_key: str) -> dict:
     started = time.perf_counter()
     log_path = run_dir / f"dagster-{time.time_ns()}.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, env=env, cwd=REPO_DIR, stdout=log, stderr=subprocess.STDOUT)
+        # Started from the home: dagster.yaml's paths (.dagster/) are relative to the working directory.
+        process = subprocess.Popen(command, env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT)
         with ProcessTreeCpu(process.pid) as cpu:
             process.wait()
     seconds = time.perf_counter() - started

@@ -1,13 +1,12 @@
 """Everything Dagster loads: assets, checks, resources, jobs, schedules and sensors of media_assets."""
 
-import os
-
 import dagster as dg
 
+from media_assets.alerts import AlertWebhook, imdb_failure_alert
 from media_assets.clean.assets import clean_assets
 from media_assets.enrich.assets import enrichment_assets
 from media_assets.enrich.tmdb import TmdbClient
-from media_assets.freshness import raw_freshness_checks, raw_freshness_sensor
+from media_assets.freshness import with_daily_freshness
 from media_assets.history_rebuild import history_rebuild_sensor
 from media_assets.io_managers import ParquetIOManager
 from media_assets.jobs import imdb_daily, imdb_executor
@@ -20,46 +19,45 @@ from media_assets.resources import DataLake, ModelSettings
 from media_assets.run_failure import pipeline_metrics_on_failure
 from media_assets.schedules import imdb_daily_schedule
 from media_assets.sensors import imdb_release_sensor
-from media_assets.settings import env_or_default
+from media_assets.settings import ImdbSourceSettings, quality_thresholds, settings
 from media_assets.sources.assets import raw_assets
-from media_assets.sources.imdb_source import imdb_source_from_env
+from media_assets.sources.imdb_source import FileImdbSource, HttpImdbSource, ImdbSource, SampleImdbSource
 
 
-def quality_settings_from_env() -> QualitySettings:
-    """Gate thresholds, each overridable by `QUALITY_<FIELD>`, e.g. `QUALITY_TITLE_COMPLETENESS_MIN_PASS_RATE=0.95`."""
-    overrides = {
-        field: float(os.environ[f"QUALITY_{field.upper()}"])
-        for field in QualitySettings.model_fields
-        if f"QUALITY_{field.upper()}" in os.environ
-    }
-    return QualitySettings(**overrides)
+def imdb_source(source: ImdbSourceSettings) -> ImdbSource:
+    """The IMDb source resource `IMDB_SOURCE` names, with its settings."""
+    if source.kind == "file":
+        return FileImdbSource(folder=source.folder, refetch_published=source.refetch_published)
+    if source.kind == "http":
+        return HttpImdbSource(base_url=source.base_url, refetch_published=source.refetch_published)
+    return SampleImdbSource(scale=source.sample_scale, refetch_published=source.refetch_published)
 
 
-data_lake = DataLake(root=env_or_default("MEDIA_ASSETS_DATA_DIR", "data"))
+data_lake = DataLake(root=settings.data_dir)
 
 defs = dg.Definitions(
     assets=[
-        *raw_assets,
+        *with_daily_freshness(raw_assets),
         *clean_assets,
         *model_assets,
         *quality_assets,
-        *publish_assets,
-        *kpi_assets,
+        *with_daily_freshness(publish_assets),
+        *with_daily_freshness(kpi_assets),
         *enrichment_assets,
     ],
-    asset_checks=[*raw_freshness_checks],
     jobs=[imdb_daily],
     schedules=[imdb_daily_schedule],
-    sensors=[imdb_release_sensor, history_rebuild_sensor, pipeline_metrics_on_failure, raw_freshness_sensor],
+    sensors=[imdb_release_sensor, history_rebuild_sensor, pipeline_metrics_on_failure, imdb_failure_alert],
     # Set once here, so runs launched from the UI are limited like the daily job's.
     executor=imdb_executor,
     resources={
         "data_lake": data_lake,
         "io_manager": ParquetIOManager(data_lake=data_lake),
-        "imdb_source": imdb_source_from_env(),
+        "imdb_source": imdb_source(settings.imdb_source),
         "model_settings": ModelSettings(),
-        "quality_settings": quality_settings_from_env(),
+        "quality_settings": QualitySettings(**quality_thresholds(QualitySettings.model_fields)),
         # The key stays an EnvVar (hidden in the UI); unset means enrichment is off and its asset says how to set it.
-        "tmdb": TmdbClient(api_key=env_or_default("TMDB_API_KEY", "")),
+        "tmdb": TmdbClient(api_key=settings.tmdb_api_key),
+        "alert_webhook": AlertWebhook(url=settings.alert_webhook_url),
     },
 )

@@ -1,28 +1,18 @@
-"""Freshness of the raw snapshots: a warning in the UI when no raw file has been materialized for two days."""
+"""How fresh the daily assets are expected to be: a `FreshnessPolicy` the daemon evaluates (no check steps, no
+sensor of our own; the UI shows each asset's freshness as passing, warning or failing).
+
+The policy looks at the newest materialization of any partition: a day's assets are expected once a day, after
+IMDb's refresh. It warns when none came in 26 hours (a late or skipped day) and fails after two days.
+"""
 
 import datetime as dt
-import warnings
+from collections.abc import Iterable
 
 import dagster as dg
 
-from media_assets.sources.assets import raw_assets
+DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(days=2), warn_window=dt.timedelta(hours=26))
 
-RAW_MAX_AGE = dt.timedelta(days=2)
 
-# Dagster 1.13 marks these check factories as superseded by FreshnessPolicy. The checks are kept because they show
-# up as WARN-severity checks beside the raw assets, re-evaluate at the end of every imdb_daily run, and are
-# testable against an instance; the warning about it would only be noise in every CLI call.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.SupersessionWarning)
-    raw_freshness_checks = dg.build_last_update_freshness_checks(
-        # Partitioned assets: the newest materialization of any partition counts.
-        assets=raw_assets,
-        lower_bound_delta=RAW_MAX_AGE,
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-    raw_freshness_sensor = dg.build_sensor_for_freshness_checks(
-        freshness_checks=raw_freshness_checks,
-        name="raw_freshness_sensor",
-        minimum_interval_seconds=60 * 60,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-    )
+def with_daily_freshness(assets: Iterable[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """`assets` with the daily freshness policy on each of their specs."""
+    return list(dg.map_asset_specs(lambda spec: dg.apply_freshness_policy(spec, DAILY_FRESHNESS), assets))

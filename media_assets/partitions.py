@@ -1,15 +1,15 @@
 """One partition = one IMDb snapshot day."""
 
 import datetime as dt
-import os
 
 import dagster as dg
 
-DEFAULT_START_DATE = "2026-01-01"
+from media_assets.settings import settings
 
 daily_partitions = dg.DailyPartitionsDefinition(
-    # Kept recent on purpose: Dagster walks every partition since the start for some operations.
-    start_date=os.environ.get("MEDIA_ASSETS_START_DATE", DEFAULT_START_DATE),
+    # MEDIA_ASSETS_START_DATE, kept recent on purpose: Dagster walks every partition since the start for some
+    # operations.
+    start_date=settings.start_date.isoformat(),
     # Today's snapshot is published today, so today's partition exists (the default would stop at yesterday).
     end_offset=1,
 )

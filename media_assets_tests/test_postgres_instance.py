@@ -1,4 +1,4 @@
-"""The documented PostgreSQL instance (`dagster_home/dagster.postgres.yaml`) against a real PostgreSQL server.
+"""The documented PostgreSQL instance (`deploy/postgres/dagster.yaml`) against a real PostgreSQL server.
 
 A throwaway server is started from Debian's binaries (as the `postgres` user when run as root, since PostgreSQL
 refuses to run as root), the project's CLI materializes one sample partition through an instance configured by that
@@ -115,7 +115,7 @@ def test_postgres_instance_stores_a_materialized_sample_partition(
 ):
     dagster_home, data_dir = tmp_path / "dagster_home", tmp_path / "data"
     dagster_home.mkdir()
-    shutil.copy(REPO / "dagster_home" / "dagster.postgres.yaml", dagster_home / "dagster.yaml")
+    shutil.copy(REPO / "deploy" / "postgres" / "dagster.yaml", dagster_home / "dagster.yaml")
     connection_env = {
         "DAGSTER_PG_HOST": "127.0.0.1",
         "DAGSTER_PG_PORT": str(postgres_server.port),
@@ -144,7 +144,8 @@ def test_postgres_instance_stores_a_materialized_sample_partition(
             "--partition",
             PARTITION,
         ],
-        cwd=REPO,
+        # dagster.yaml's local paths (.dagster/) are relative to the working directory: keep them in tmp_path.
+        cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
@@ -180,4 +181,4 @@ def test_postgres_instance_stores_a_materialized_sample_partition(
         runs = cursor.fetchall()
     assert rows == [(dg.AssetKey(asset).to_string(), PARTITION, 1) for asset in sorted(RAW_ASSETS)]
     assert runs == [(run.run_id, "SUCCESS")]
-    assert not list(dagster_home.rglob("*.db"))
+    assert not list(tmp_path.rglob("*.db"))

@@ -1,20 +1,18 @@
 """The daily job, its executor and its schedule."""
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 
 import dagster as dg
 import pytest
 from dagster._core.storage.dagster_run import DagsterRun
 
-from media_assets.jobs import ENRICHMENT_GROUP, imdb_executor
-from media_assets.priorities import CRITICAL_PATH_OP_TAGS
-from media_assets.schedules import RELEASE_SENSOR_NAME, RUN_AT_ENV, daily_cron
-
-SCHEDULE_NAME = "imdb_daily_schedule"
+from media_assets.jobs import CRITICAL_PATH_OP_TAGS, ENRICHMENT_GROUP, imdb_executor
+from media_assets.schedules import RELEASE_SENSOR_NAME, SENSOR_TAG, build_daily_schedule
+from media_assets.settings import ImdbSourceSettings
+from media_assets.sources.imdb_files import IMDB_FILES
+from media_assets_tests.http_fixtures import LocalFileServer
+from media_assets_tests.imdb_releases import serve_release
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +24,16 @@ def defs() -> dg.Definitions:
     return defs
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def instance():
     with dg.instance_for_test() as instance:
         yield instance
 
 
-def _evaluate_schedule(
-    defs: dg.Definitions, instance: dg.DagsterInstance, at: dt.datetime
+def _evaluate(
+    defs: dg.Definitions, schedule: dg.ScheduleDefinition, instance: dg.DagsterInstance, at: dt.datetime
 ) -> dg.RunRequest | dg.SkipReason:
-    schedule = defs.resolve_schedule_def(SCHEDULE_NAME)
+    """One tick of `schedule` (built for a source) in the project's code location, against a real instance."""
     with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=at, repository_def=defs.get_repository_def()
     ) as context:
@@ -44,6 +42,9 @@ def _evaluate_schedule(
         return dg.SkipReason(data.skip_message)
     [request] = data.run_requests
     return request
+
+
+SAMPLE_SCHEDULE = build_daily_schedule(ImdbSourceSettings(kind="sample"), dt.time(9, 0))
 
 
 @pytest.mark.parametrize(
@@ -59,17 +60,16 @@ def _evaluate_schedule(
 def test_schedule_requests_the_snapshot_day_of_its_tick(
     defs: dg.Definitions, instance: dg.DagsterInstance, at: dt.datetime, expected_partition: str
 ):
-    request = _evaluate_schedule(defs, instance, at)
+    request = _evaluate(defs, SAMPLE_SCHEDULE, instance, at)
     assert isinstance(request, dg.RunRequest)
     assert request.partition_key == expected_partition
     assert request.run_key == expected_partition
-    assert request.job_name in (None, "imdb_daily")
 
 
 def test_schedule_skips_before_the_first_partition(defs: dg.Definitions, instance: dg.DagsterInstance):
-    result = _evaluate_schedule(defs, instance, dt.datetime(2025, 12, 31, 9, tzinfo=dt.UTC))
+    result = _evaluate(defs, SAMPLE_SCHEDULE, instance, dt.datetime(2025, 12, 31, 9, tzinfo=dt.UTC))
     assert isinstance(result, dg.SkipReason)
-    assert "before the first partition" in result.skip_message
+    assert result.skip_message == "2025-12-31 is before the first partition (2026-01-01)."
 
 
 def _add_run(instance: dg.DagsterInstance, partition: str, status: dg.DagsterRunStatus, **tags: str) -> DagsterRun:
@@ -77,38 +77,50 @@ def _add_run(instance: dg.DagsterInstance, partition: str, status: dg.DagsterRun
     return instance.add_run(run)
 
 
-def test_schedule_skips_a_day_the_release_sensor_already_ran(defs: dg.Definitions, instance: dg.DagsterInstance):
+def test_schedule_skips_a_day_the_release_sensor_has_run(defs: dg.Definitions, instance: dg.DagsterInstance):
     at = dt.datetime(2026, 4, 5, 9, tzinfo=dt.UTC)
-    # Runs that do not cover the day: another day by the sensor, a failed sensor run, a manual run.
-    _add_run(instance, "2026-04-04", dg.DagsterRunStatus.SUCCESS, **{"dagster/sensor_name": RELEASE_SENSOR_NAME})
-    _add_run(instance, "2026-04-05", dg.DagsterRunStatus.FAILURE, **{"dagster/sensor_name": RELEASE_SENSOR_NAME})
+    # Runs that leave the day to the schedule: another day by the sensor, a canceled sensor run, a manual run.
+    _add_run(instance, "2026-04-04", dg.DagsterRunStatus.SUCCESS, **{SENSOR_TAG: RELEASE_SENSOR_NAME})
+    _add_run(instance, "2026-04-05", dg.DagsterRunStatus.CANCELED, **{SENSOR_TAG: RELEASE_SENSOR_NAME})
     _add_run(instance, "2026-04-05", dg.DagsterRunStatus.SUCCESS)
-    assert isinstance(_evaluate_schedule(defs, instance, at), dg.RunRequest)
+    assert isinstance(_evaluate(defs, SAMPLE_SCHEDULE, instance, at), dg.RunRequest)
 
-    covering = _add_run(
-        instance, "2026-04-05", dg.DagsterRunStatus.STARTED, **{"dagster/sensor_name": RELEASE_SENSOR_NAME}
-    )
-    result = _evaluate_schedule(defs, instance, at)
+    by_sensor = _add_run(instance, "2026-04-05", dg.DagsterRunStatus.FAILURE, **{SENSOR_TAG: RELEASE_SENSOR_NAME})
+    result = _evaluate(defs, SAMPLE_SCHEDULE, instance, at)
     assert isinstance(result, dg.SkipReason)
-    assert covering.run_id in result.skip_message and "2026-04-05" in result.skip_message
-
-
-def test_daily_cron_parses_a_utc_time_of_day():
-    assert daily_cron("09:00") == "0 9 * * *"
-    assert daily_cron(" 7:05 ") == "5 7 * * *"
-    assert daily_cron("23:59") == "59 23 * * *"
-    for bad in ("24:00", "9", "09:60", "9am"):
-        with pytest.raises(ValueError, match=RUN_AT_ENV):
-            daily_cron(bad)
-
-
-def test_schedule_time_comes_from_the_environment():
-    code = (
-        f"from media_assets.definitions import defs; print(defs.resolve_schedule_def({SCHEDULE_NAME!r}).cron_schedule)"
+    assert result.skip_message == (
+        f"Partition 2026-04-05 is already run by {RELEASE_SENSOR_NAME} (run {by_sensor.run_id}, FAILURE)."
     )
-    env = {**os.environ, RUN_AT_ENV: "06:30"}
-    output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert output.stdout.strip() == "30 6 * * *"
+
+
+def test_http_schedule_runs_the_day_of_the_served_release_only(defs: dg.Definitions, instance: dg.DagsterInstance):
+    released_at = dt.datetime(2026, 5, 4, 7, 30, tzinfo=dt.UTC)
+    with LocalFileServer() as server:
+        serve_release(server, released_at, "2026-05-04")
+        schedule = build_daily_schedule(ImdbSourceSettings(kind="http", base_url=server.url("/")), dt.time(9, 0))
+
+        request = _evaluate(defs, schedule, instance, dt.datetime(2026, 5, 4, 9, tzinfo=dt.UTC))
+        assert isinstance(request, dg.RunRequest)
+        assert request.partition_key == "2026-05-04"
+
+        # The next day's tick comes before IMDb's refresh: the files are still those of 2026-05-04, and are never
+        # filed under 2026-05-05.
+        skipped = _evaluate(defs, schedule, instance, dt.datetime(2026, 5, 5, 9, tzinfo=dt.UTC))
+        assert isinstance(skipped, dg.SkipReason)
+        assert skipped.skip_message.startswith(
+            "IMDb still serves the release of 2026-05-04: the release of 2026-05-05 is not out yet"
+        )
+
+        # Half of the refresh is out: still not the day's release.
+        serve_release(server, released_at + dt.timedelta(days=1), "2026-05-05", files=IMDB_FILES[:2])
+        partial = _evaluate(defs, schedule, instance, dt.datetime(2026, 5, 5, 9, tzinfo=dt.UTC))
+        assert isinstance(partial, dg.SkipReason)
+        assert partial.skip_message.startswith("Release in progress: the files are of different days")
+
+        serve_release(server, released_at + dt.timedelta(days=1), "2026-05-05")
+        request = _evaluate(defs, schedule, instance, dt.datetime(2026, 5, 5, 9, tzinfo=dt.UTC))
+        assert isinstance(request, dg.RunRequest) and request.partition_key == "2026-05-05"
+        assert {recorded.method for recorded in server.requests} == {"HEAD"}
 
 
 def test_daily_job_covers_every_asset_but_the_enrichment_group(defs: dg.Definitions):
@@ -130,18 +142,13 @@ def test_steps_the_tail_waits_for_start_first(defs: dg.Definitions):
     """The executor sees op tags only: the priorities must be on the ops, highest for the longest step."""
     job = defs.resolve_job_def("imdb_daily")
     priority_by_op = {node.name: node.tags.get("dagster/priority", "0") for node in job.nodes}
-    assert {op for op, priority in priority_by_op.items() if priority == "2"} == {
-        "raw_title_principals",
-        "clean_title_principals",
-    }
+    assert {op for op, priority in priority_by_op.items() if priority == "2"} == {"clean_title_principals"}
     assert {op for op, priority in priority_by_op.items() if priority == "1"} == {
-        "raw_title_basics",
-        "raw_title_ratings",
-        "raw_name_basics",
         "clean_title_basics",
         "clean_title_ratings",
         "clean_name_basics",
         "title_dimensions",
+        "dim_title_title_completeness",
         "fact_cast_crew",
         "dim_person",
     }

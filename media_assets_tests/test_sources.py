@@ -9,7 +9,9 @@ import os
 import dagster as dg
 import pytest
 
+from media_assets.definitions import imdb_source
 from media_assets.resources import DataLake
+from media_assets.settings import SettingsError, read_settings
 from media_assets.sources.archive import Outcome, archived_sha256, sidecar_path
 from media_assets.sources.assets import raw_asset_key, raw_assets
 from media_assets.sources.imdb_files import IMDB_FILES, NAME_BASICS, TITLE_BASICS, TITLE_RATINGS, ImdbFile
@@ -17,7 +19,6 @@ from media_assets.sources.imdb_source import (
     FileImdbSource,
     HttpImdbSource,
     SampleImdbSource,
-    imdb_source_from_env,
 )
 from media_assets_tests.http_fixtures import LocalFileServer
 
@@ -85,28 +86,22 @@ def test_http_source_downloads_today_and_refuses_a_past_day_it_never_archived(tm
         ({"IMDB_SOURCE": "sample", "IMDB_REFETCH_PUBLISHED": "1"}, SampleImdbSource(refetch_published=True)),
     ],
 )
-def test_the_source_is_chosen_from_the_environment(monkeypatch, environment, expected):
-    for name in ("IMDB_SOURCE", "IMDB_SAMPLE_SCALE", "IMDB_FOLDER", "IMDB_BASE_URL", "IMDB_REFETCH_PUBLISHED"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    assert imdb_source_from_env() == expected
+def test_the_source_is_chosen_from_the_settings(environment, expected):
+    assert imdb_source(read_settings(environment).imdb_source) == expected
 
 
 @pytest.mark.parametrize(
     "environment, message",
     [
-        ({"IMDB_SOURCE": "ftp"}, "IMDB_SOURCE='ftp': use sample, file or http"),
+        ({"IMDB_SOURCE": "ftp"}, "IMDB_SOURCE='ftp': expected one of sample (the default), http, file."),
         ({"IMDB_SOURCE": "file"}, "IMDB_SOURCE=file needs IMDB_FOLDER"),
-        ({"IMDB_SAMPLE_SCALE": "tiny"}, "IMDB_SAMPLE_SCALE='tiny' is not a number"),
-        ({"IMDB_REFETCH_PUBLISHED": "yes please"}, "IMDB_REFETCH_PUBLISHED='yes please': use 1"),
+        ({"IMDB_SAMPLE_SCALE": "tiny"}, "IMDB_SAMPLE_SCALE='tiny': expected a number above 0 and at most 1"),
+        ({"IMDB_REFETCH_PUBLISHED": "yes please"}, "IMDB_REFETCH_PUBLISHED='yes please': expected 1 (replace)"),
     ],
 )
-def test_a_bad_source_setting_is_named(monkeypatch, environment, message):
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    with pytest.raises(ValueError) as error:
-        imdb_source_from_env()
+def test_a_bad_source_setting_is_named(environment, message):
+    with pytest.raises(SettingsError) as error:
+        read_settings(environment)
     assert message in str(error.value)
 
 

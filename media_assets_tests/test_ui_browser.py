@@ -114,7 +114,7 @@ def dagster_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
     root = tmp_path_factory.mktemp("dagster-ui")
     dagster_home, data_dir = root / "dagster_home", root / "data"
     dagster_home.mkdir()
-    shutil.copy(REPO / "dagster_home" / "dagster.yaml", dagster_home / "dagster.yaml")
+    shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     url = f"http://127.0.0.1:{_free_port()}"
     env = {
@@ -129,13 +129,14 @@ def dagster_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
             str(Path(sys.executable).with_name("dagster")),
             "dev",
             "-w",
-            "workspace.yaml",
+            str(REPO / "workspace.yaml"),
             "-h",
             "127.0.0.1",
             "-p",
             url.rsplit(":", 1)[1],
         ],
-        cwd=REPO,
+        # dagster.yaml's paths (.dagster/) are relative to the working directory: keep them in the test's folder.
+        cwd=root,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -2,11 +2,10 @@
 
 Each subclass holds its own settings and says only how to offer a day's file as a local file; archiving it
 (verify, copy, rename, sidecars, the rules for published days and live sources) is `media_assets.sources.archive`,
-the same for all. `imdb_source_from_env` picks the subclass from the environment.
+the same for all. `media_assets.definitions` picks the subclass from the settings.
 """
 
 import datetime as dt
-import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
@@ -15,7 +14,6 @@ import dagster as dg
 import httpx
 from pydantic import Field
 
-from media_assets.settings import env_or_default
 from media_assets.sources.archive import ArchiveRequest, ArchiveResult, SourceFile, archive_file, check_free_space
 from media_assets.sources.http_download import download_file
 from media_assets.sources.imdb_files import ImdbFile
@@ -148,31 +146,3 @@ class HttpImdbSource(ImdbSource):
         with httpx.Client(timeout=httpx.Timeout(self.timeout_seconds), follow_redirects=True) as client:
             result = download_file(client, url, cached, max_attempts=self.max_attempts)
         return SourceFile(result.path, url, ours=True, etag=result.etag, last_modified=result.last_modified)
-
-
-def _env_flag(name: str) -> bool:
-    value = os.environ.get(name, "0").strip().lower()
-    if value not in ("0", "1", "true", "false"):
-        raise ValueError(f"{name}={value!r}: use 1 (on) or 0 (off)")
-    return value in ("1", "true")
-
-
-def imdb_source_from_env() -> ImdbSource:
-    """The source `IMDB_SOURCE` names (`sample`, the default, `file` or `http`), with its settings:
-    `IMDB_SAMPLE_SCALE`, `IMDB_FOLDER`, `IMDB_BASE_URL`, and `IMDB_REFETCH_PUBLISHED` for all."""
-    kind = os.environ.get("IMDB_SOURCE", "sample")
-    common = {"refetch_published": _env_flag("IMDB_REFETCH_PUBLISHED")}
-    if kind == "sample":
-        scale = os.environ.get("IMDB_SAMPLE_SCALE", str(DEFAULT_SAMPLE_SCALE))
-        try:
-            # Read here: Dagster's EnvVar only carries strings and ints.
-            return SampleImdbSource(scale=float(scale), **common)
-        except ValueError as error:
-            raise ValueError(f"IMDB_SAMPLE_SCALE={scale!r} is not a number (1.0 is IMDb's full size)") from error
-    if kind == "file":
-        if not os.environ.get("IMDB_FOLDER"):
-            raise ValueError("IMDB_SOURCE=file needs IMDB_FOLDER: the folder of the four .tsv.gz files")
-        return FileImdbSource(folder=dg.EnvVar("IMDB_FOLDER"), **common)
-    if kind == "http":
-        return HttpImdbSource(base_url=env_or_default("IMDB_BASE_URL", IMDB_BASE_URL), **common)
-    raise ValueError(f"IMDB_SOURCE={kind!r}: use sample, file or http")
