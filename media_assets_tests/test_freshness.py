@@ -1,4 +1,5 @@
-"""The daily assets' freshness policy: on the raw snapshots and the KPIs, none on the steps in between."""
+"""The daily assets' freshness policy: on the raw snapshots, the published star schema, the warehouse and the KPIs,
+none on the steps in between."""
 
 import datetime as dt
 
@@ -8,7 +9,7 @@ from media_assets.definitions import defs
 from media_assets.freshness import DAILY_FRESHNESS
 
 
-def test_raw_files_and_kpis_carry_the_daily_freshness_policy():
+def test_raw_files_published_tables_and_kpis_carry_the_daily_freshness_policy():
     graph = defs.resolve_asset_graph()
     with_policy = {key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).freshness_policy}
     assert with_policy == {
@@ -16,6 +17,8 @@ def test_raw_files_and_kpis_carry_the_daily_freshness_policy():
         "raw_title_ratings",
         "raw_name_basics",
         "raw_title_principals",
+        "published_star_schema",
+        "warehouse",
         "media_kpis",
     }
     assert all(graph.get(dg.AssetKey(name)).freshness_policy == DAILY_FRESHNESS for name in with_policy)

@@ -7,7 +7,8 @@ import dagster as dg
 import pytest
 from dagster._core.storage.dagster_run import DagsterRun
 
-from media_assets.jobs import CRITICAL_PATH_OP_TAGS, ENRICHMENT_GROUP, imdb_executor
+from media_assets.jobs import ENRICHMENT_GROUP, imdb_executor
+from media_assets.priorities import CRITICAL_PATH_OP_TAGS
 from media_assets.schedules import RELEASE_SENSOR_NAME, SENSOR_TAG, build_daily_schedule
 from media_assets.settings import ImdbSourceSettings
 from media_assets.sources.imdb_files import IMDB_FILES
@@ -142,13 +143,18 @@ def test_steps_the_tail_waits_for_start_first(defs: dg.Definitions):
     """The executor sees op tags only: the priorities must be on the ops, highest for the longest step."""
     job = defs.resolve_job_def("imdb_daily")
     priority_by_op = {node.name: node.tags.get("dagster/priority", "0") for node in job.nodes}
-    assert {op for op, priority in priority_by_op.items() if priority == "2"} == {"clean_title_principals"}
+    assert {op for op, priority in priority_by_op.items() if priority == "2"} == {
+        "raw_title_principals",
+        "clean_title_principals",
+    }
     assert {op for op, priority in priority_by_op.items() if priority == "1"} == {
+        "raw_title_basics",
+        "raw_title_ratings",
+        "raw_name_basics",
         "clean_title_basics",
         "clean_title_ratings",
         "clean_name_basics",
         "title_dimensions",
-        "dim_title_title_completeness",
         "fact_cast_crew",
         "dim_person",
     }

@@ -81,7 +81,7 @@ def test_a_dated_folder_is_not_required_to_exist_yet():
         ({"IMDB_SAMPLE_SCALE": "nan"}, "IMDB_SAMPLE_SCALE='nan': expected a number above 0 and at most 1"),
         (
             {"QUALITY_RATING_RANGE_MIN_PASS_RATE": "99"},
-            "QUALITY_RATING_RANGE_MIN_PASS_RATE='99': expected a pass rate from 0 to 1, e.g. 0.95.",
+            "QUALITY_RATING_RANGE_MIN_PASS_RATE='99': expected a share from 0 to 1, e.g. 0.95.",
         ),
         (
             {"MEDIA_ASSETS_START_DATE": "2026-13-01"},
@@ -134,7 +134,7 @@ def _load_definitions(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
         # A name no gate has: checked against the quality settings when the definitions load.
         (
             {"QUALITY_TITEL_COMPLETENESS_MIN_PASS_RATE": "0.9"},
-            "QUALITY_TITEL_COMPLETENESS_MIN_PASS_RATE: no such quality gate; expected one of "
+            "QUALITY_TITEL_COMPLETENESS_MIN_PASS_RATE: no such quality setting; expected one of "
             "QUALITY_RATING_RANGE_MIN_PASS_RATE, ",
         ),
     ],
