@@ -15,7 +15,9 @@ from media_assets.atomic_files import remove_orphaned_temporaries
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.priorities import CRITICAL_PATH_OP_TAGS, LONGEST_STEP_OP_TAGS
 from media_assets.resources import DataLake
+from media_assets.retries import NETWORK_RETRY_POLICY
 from media_assets.sources.archive import ArchiveResult, Outcome, read_archived, sha256_of
+from media_assets.sources.http_download import DownloadError
 from media_assets.sources.imdb_files import IMDB_FILES, TITLE_PRINCIPALS, ImdbFile
 from media_assets.sources.imdb_source import ImdbSource
 from media_assets.telemetry import peak_rss_bytes
@@ -131,6 +133,8 @@ def build_raw_asset(imdb_file: ImdbFile) -> dg.AssetsDefinition:
         ],
         partitions_def=daily_partitions,
         can_subset=True,
+        # A server that is down for minutes does not fail the day: the step runs again after 30, 90 and 210 s.
+        retry_policy=NETWORK_RETRY_POLICY,
         # The title.principals chain is the longest of a run: its raw file is fetched first.
         op_tags=LONGEST_STEP_OP_TAGS if imdb_file == TITLE_PRINCIPALS else CRITICAL_PATH_OP_TAGS,
     )
@@ -138,7 +142,13 @@ def build_raw_asset(imdb_file: ImdbFile) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, imdb_source: ImdbSource, data_lake: DataLake
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         if key in context.selected_asset_keys:
-            result = archive_day_file(context, imdb_file, imdb_source, data_lake)
+            try:
+                result = archive_day_file(context, imdb_file, imdb_source, data_lake)
+            except DownloadError:
+                raise  # the server: worth the retry policy
+            except Exception as error:
+                # A bad file, a missing day, a full disk: the same again after a wait, so no retry.
+                raise dg.Failure(description=str(error), allow_retries=False) from error
             if result is None:
                 return
             yield result
