@@ -156,6 +156,7 @@ def media_kpis(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.Mat
         "peak_rss_bytes": dg.MetadataValue.int(peak_rss_bytes()),
     }
     metadata |= quality_metadata(metrics)
+    context.log.info(f"{partition_key}: {len(report.kpis)} KPIs in {kpis_path}; run figures in {metrics_path}")
     for kpi in report.kpis.values():
         metadata |= kpi_metadata(kpi)
     return dg.MaterializeResult(metadata=metadata)

@@ -171,6 +171,11 @@ def published_star_schema(
     own = next((day for day in data_lake.published.out_of_date() if day.snapshot_date == published.snapshot_date), None)
     if own:
         context.log.warning(f"{partition_key} published, but out of date already: {own.reason}")
+    context.log.info(
+        f"{partition_key} published (attempt {generation}, built from "
+        f"{published.predecessor.snapshot_date if published.predecessor else 'nothing: the first day'}): "
+        f"{data_lake.published.manifest_path(published.snapshot_date)}"
+    )
     if out_of_date:
         context.log.warning(
             "Out of date now (the history rebuild sensor rebuilds them in day order, or run "
@@ -214,6 +219,10 @@ def warehouse(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.Mate
     row_counts = sync_warehouse(data_lake.warehouse_path, data_lake.published)
     removed = data_lake.published.prune()
     days = data_lake.published.days()
+    context.log.info(
+        f"warehouse {data_lake.warehouse_path}: {len(days)} published day(s), newest {days[-1] if days else 'none'}. "
+        f'Try: duckdb {data_lake.warehouse_path} -c "SELECT * FROM latest_ratings ORDER BY num_votes DESC LIMIT 5"'
+    )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(data_lake.warehouse_path)),

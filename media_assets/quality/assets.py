@@ -8,6 +8,7 @@ quality score is null), but an empty input is not a reason to block (volume_drif
 """
 
 import warnings
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -91,6 +92,16 @@ def previous_day(data_lake: DataLake, partition_key: str) -> PreviousDay | None:
     if published is None or published.quality_report is None:
         return None
     return PreviousDay.from_report(read_report(published.quality_report))
+
+
+def audit_summary(partition_key: str, audit: DayAudit, report_path: Path) -> str:
+    """The day's gates in a few lines, for the run's output (the one step that runs whether they pass or not)."""
+    score = "null (a gate had no data)" if audit.quality_score is None else f"{audit.quality_score:.4f}"
+    lines = [f"quality {partition_key}: score {score}; report {report_path}"]
+    for gate, result in audit.gates.items():
+        rate = "no data" if result.pass_rate is None else f"{result.pass_rate:.4f} (threshold {result.threshold})"
+        lines.append(f"  {gate:<20} {result.status:<8} {rate}")
+    return "\n".join(lines)
 
 
 def gates_table(audit: DayAudit) -> dg.MetadataValue:
@@ -199,6 +210,7 @@ def quality_audit(
     )
     staging = str(data_lake.tables_dir)
     failed = [gate for gate, result in audit.gates.items() if result.status == gates.FAILED]
+    context.log.info(audit_summary(partition_key, audit, report_path))
     if failed:
         context.log.error(
             f"quality_audit {partition_key}: failed {', '.join(failed)}; this attempt is not published (what was "
