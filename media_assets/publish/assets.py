@@ -214,14 +214,16 @@ def warehouse(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.Mate
     """DuckDB warehouse (<data dir>/warehouse.duckdb) over every published day: fact_ratings of all days, dim_title
     as the full SCD2 history, the other tables of the newest published day, and views for the common questions
     (`latest_ratings`, `title_ratings_history`, `catalogue_on(day)`), e.g.
-    `duckdb data/warehouse.duckdb -c "SELECT * FROM catalogue_on(DATE '2026-11-20') LIMIT 5"`. Updated in one
+    `SELECT * FROM catalogue_on(DATE '2026-11-20') LIMIT 5`. Updated in one
     transaction, loading only the days whose publication changed."""
     row_counts = sync_warehouse(data_lake.warehouse_path, data_lake.published)
     removed = data_lake.published.prune()
     days = data_lake.published.days()
+    query = "SELECT * FROM latest_ratings ORDER BY num_votes DESC LIMIT 5"
     context.log.info(
         f"warehouse {data_lake.warehouse_path}: {len(days)} published day(s), newest {days[-1] if days else 'none'}. "
-        f'Try: duckdb {data_lake.warehouse_path} -c "SELECT * FROM latest_ratings ORDER BY num_votes DESC LIMIT 5"'
+        f"Try: python -c \"import duckdb; duckdb.connect('{data_lake.warehouse_path}', read_only=True)"
+        f".sql('{query}').show()\""
     )
     return dg.MaterializeResult(
         metadata={
