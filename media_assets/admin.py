@@ -89,7 +89,7 @@ def publish_with_waiver(lake: DataLake, instance: dg.DagsterInstance, partition_
     generation = generation_of(instance.get_run_by_id(records[0].run_id))
     report = read_report(attempt_report_path(lake, partition_key, generation))
     waiver = {"reason": reason, "failed_gates": failed_gates(report), "by": os.environ.get("USER", "unknown")}
-    published = publish_day(instance, lake, partition_key, generation, waiver=waiver)
+    publish_day(instance, lake, partition_key, generation, waiver=waiver)
     instance.report_runless_asset_event(
         dg.AssetMaterialization(
             asset_key=PUBLISHED_ASSET,
@@ -98,7 +98,7 @@ def publish_with_waiver(lake: DataLake, instance: dg.DagsterInstance, partition_
             metadata={"generation": generation, "waiver": dg.MetadataValue.json(waiver)},
         )
     )
-    report_out_of_date(instance, lake.published, except_day=published.snapshot_date)
+    report_out_of_date(instance, lake.published.out_of_date())
     print(f"{partition_key} published (attempt {generation}) with a waiver for {', '.join(waiver['failed_gates'])}")
     return 0 if run_day(instance, partition_key, AFTER_PUBLISH_ASSETS) else 1
 
@@ -115,7 +115,8 @@ def unpublish(lake: DataLake, instance: dg.DagsterInstance, partition_key: str, 
         )
     )
     sync_warehouse(lake.warehouse_path, lake.published)
-    out_of_date = report_out_of_date(instance, lake.published, except_day=None)
+    out_of_date = lake.published.out_of_date()
+    report_out_of_date(instance, out_of_date)
     print(f"{partition_key} withdrawn ({withdrawn}); the warehouse no longer shows it")
     if out_of_date:
         print(f"Out of date now: {', '.join(d.snapshot_date.isoformat() for d in out_of_date)}; run `rebuild`")

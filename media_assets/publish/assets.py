@@ -20,7 +20,6 @@ from media_assets.publish.state import (
     ChainLink,
     OutOfDateDay,
     PublishedDay,
-    PublishedState,
 )
 from media_assets.publish.warehouse import sync_warehouse
 from media_assets.quality.report import attempt_report_path, failed_gates, read_report, record_publication
@@ -87,14 +86,10 @@ def history_check_evaluation(day: OutOfDateDay) -> dg.AssetCheckEvaluation:
     )
 
 
-def report_out_of_date(
-    instance: dg.DagsterInstance, published: PublishedState, except_day: dt.date | None
-) -> list[OutOfDateDay]:
-    """Report every out-of-date published day as a failed history check in the UI; returns them."""
-    days = [day for day in published.out_of_date() if day.snapshot_date != except_day]
+def report_out_of_date(instance: dg.DagsterInstance, days: list[OutOfDateDay]) -> None:
+    """Show out-of-date published days in the UI, each as a failed history check naming the day to rebuild from."""
     for day in days:
         instance.report_runless_asset_event(history_check_evaluation(day))
-    return days
 
 
 def publish_day(
@@ -167,8 +162,10 @@ def published_star_schema(
     generation = generation_of(context.run)
     published = publish_day(context.instance, data_lake, partition_key, generation)
     data_lake.published.release_chain(context.run.run_id)
-    out_of_date = report_out_of_date(context.instance, data_lake.published, except_day=published.snapshot_date)
-    own = next((day for day in data_lake.published.out_of_date() if day.snapshot_date == published.snapshot_date), None)
+    out_of_date = data_lake.published.out_of_date()
+    own = next((day for day in out_of_date if day.snapshot_date == published.snapshot_date), None)
+    out_of_date = [day for day in out_of_date if day is not own]
+    report_out_of_date(context.instance, out_of_date)
     if own:
         context.log.warning(f"{partition_key} published, but out of date already: {own.reason}")
     context.log.info(
