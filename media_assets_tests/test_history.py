@@ -19,7 +19,6 @@ from media_assets.io_managers import ParquetIOManager
 from media_assets.model.assets import model_assets
 from media_assets.model.transforms import MODEL_TABLES
 from media_assets.publish.assets import publish_assets
-from media_assets.publish.state import file_sha256
 from media_assets.quality.assets import quality_assets
 from media_assets.quality.report import attempt_report_path
 from media_assets.quality.settings import QualitySettings
@@ -126,14 +125,14 @@ def test_a_day_whose_gate_fails_is_not_published_and_changes_nothing_readers_see
     lake = DataLake(root=str(tmp_path))
     assert run_day(instance, lake, DAY_20).success
     manifest_before = lake.published.manifest_path(dt.date(2026, 11, 20)).read_bytes()
-    warehouse_before = file_sha256(lake.warehouse_path)
+    warehouse_before = lake.warehouse_path.read_bytes()
 
     failed = run_day(instance, lake, DAY_21, passes=False)
     assert not failed.success
     assert lake.published.days() == [dt.date(2026, 11, 20)]
     assert not any(e.asset_key.path == ["published_star_schema"] for e in failed.get_asset_materialization_events())
     assert lake.published.manifest_path(dt.date(2026, 11, 20)).read_bytes() == manifest_before
-    assert file_sha256(lake.warehouse_path) == warehouse_before
+    assert lake.warehouse_path.read_bytes() == warehouse_before
     # the failed day's tables stay in the staging area for inspection
     assert all(lake.table_path(table, DAY_21).is_file() for table in MODEL_TABLES)
 

@@ -26,7 +26,6 @@ killed) is taken over, so a lost run never blocks the next one.
 import contextlib
 import datetime as dt
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from media_assets.atomic_files import write_json_atomically
+from media_assets.sources.raw_files import sha256_of
 
 MANIFEST_FILE = "manifest.json"
 LEASE_FILE = "chain.lease"
@@ -105,11 +105,6 @@ class OutOfDateDay:
     reason: str
 
 
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
-
-
 class PublishedState:
     """The published days under a data directory's `published/` folder."""
 
@@ -173,10 +168,6 @@ class PublishedState:
         """The latest published day before `snapshot_date`: the predecessor a build of that day uses."""
         earlier = [day for day in self.days() if day < snapshot_date]
         return self.get(earlier[-1]) if earlier else None
-
-    def latest(self) -> PublishedDay | None:
-        days = self.days()
-        return self.get(days[-1]) if days else None
 
     def out_of_date(self) -> list[OutOfDateDay]:
         """Published days whose build does not follow the published chain, oldest first (see the module)."""
@@ -282,7 +273,7 @@ class PublishedState:
                 "generation": generation,
                 "tables": {name: str(path.relative_to(self.data_root)) for name, path in tables.items()},
                 "predecessor": predecessor.to_json() if predecessor else None,
-                "dim_title_sha256": file_sha256(tables[CHAIN_TABLE]),
+                "dim_title_sha256": sha256_of(tables[CHAIN_TABLE]),
                 "quality_report": str(quality_report.relative_to(self.data_root)) if quality_report else None,
                 "waiver": dict(waiver) if waiver else None,
                 "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
