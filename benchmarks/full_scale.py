@@ -233,9 +233,6 @@ def step_rows(metrics: dict) -> list[dict]:
                 "peak_rss_mb": round(peak / 1e6) if peak else "",
             }
         )
-    for gate, figures in metrics["quality"]["gates"].items():
-        if figures:
-            rows.append({"step": f"check {gate}", "seconds": figures["seconds"], "rows_out": figures["rows_checked"]})
     return rows
 
 
