@@ -16,6 +16,9 @@ It exits non-zero when the two builds disagree on the row count of a table or on
 (C, m and the top-10 movies and TV series), so the comparison is between equal results.
 `--rematerialize` runs the same partition a second time in the same DAGSTER_HOME and reports its times: the raw
 files are unchanged, so nothing is fetched again and the clean steps keep their tables instead of re-parsing.
+`--next-day` then runs the generator's next day in the same DAGSTER_HOME and data directory, as the daily run users
+have: SCD2 against the published history, trending against the day before. It is reported like the first day (JSON
+`next_day`), with the bytes the day added on disk.
 """
 
 import argparse
@@ -236,9 +239,42 @@ def step_rows(metrics: dict) -> list[dict]:
     return rows
 
 
+def bytes_under(folder: Path) -> int:
+    """Bytes of the files under a folder, each inode once (published tables are hard links of staged ones)."""
+    seen, total = set(), 0
+    for path in folder.rglob("*"):
+        stat = path.lstat()
+        if path.is_file() and (stat.st_dev, stat.st_ino) not in seen:
+            seen.add((stat.st_dev, stat.st_ino))
+            total += stat.st_size
+    return total
+
+
+def measure_next_day(args: argparse.Namespace, first_sample: Path, run_dir: Path, day: dt.date) -> dict:
+    """Run the generator's next day on top of the first one and report it like the first."""
+    next_sample, generated_seconds = cached_sample(args.work_dir, args.scale, args.seed, day)
+    assert next_sample.parent == first_sample.parent, "both days must be in one dated mirror"
+    how = "reused" if generated_seconds is None else f"generated in {generated_seconds:.1f} s"
+    print(f"\nnext day's sample {how}: {next_sample}")
+    bytes_before = bytes_under(run_dir / "data")
+    run = materialize(next_sample, run_dir, day.isoformat())
+    metrics = json.loads((run_dir / "data" / "kpis" / day.isoformat() / "pipeline_metrics.json").read_text())
+    steps = step_rows(metrics)
+    peak = max(figures["peak_rss_bytes"] or 0 for figures in metrics["assets"].values())
+    added = bytes_under(run_dir / "data") - bytes_before
+    print(f"== next day {day} ==")
+    print_table(steps, ["step", "seconds", "rows_out", "rows_per_s", "peak_rss_mb"])
+    print(
+        f"end to end {run['wall_seconds']} s wall, {run['cpu_seconds']} CPU-s; largest step peak RSS "
+        f"{peak / 1e6:.0f} MB; the day added {added / 1e6:.0f} MB on disk"
+    )
+    return {**run, "largest_step_peak_rss_bytes": peak, "steps": steps, "bytes_added": added}
+
+
 def main() -> int:
     parser = sample_argument_parser(__doc__)
     parser.add_argument("--rematerialize", action="store_true", help="run the same partition a second time")
+    parser.add_argument("--next-day", action="store_true", help="then run the next day on top of the first")
     parser.add_argument("--keep", action="store_true", help="keep the run's DAGSTER_HOME and data directory")
     parser.add_argument("--reference", type=Path, help=argparse.SUPPRESS)  # child mode: the DuckDB build into here
     parser.add_argument("--raw", type=Path, help=argparse.SUPPRESS)
@@ -275,6 +311,10 @@ def main() -> int:
             rematerialized["step_seconds"] = {asset: figures["seconds"] for asset, figures in again["assets"].items()}
             print(f"\nre-materialized the same partition: {rematerialized}")
 
+        next_day = None
+        if args.next_day:
+            next_day = measure_next_day(args, sample_dir, run_dir, args.date + dt.timedelta(days=1))
+
         reference_dir = run_dir / "duckdb"
         reference_dir.mkdir()
         cpu_before = children_cpu_seconds()
@@ -305,6 +345,7 @@ def main() -> int:
                 "steps": steps,
                 "rematerialized": rematerialized,
             },
+            "next_day": next_day,
             "duckdb": {
                 "wall_seconds": round(child.seconds, 2),
                 "cpu_seconds": reference_cpu,
