@@ -24,7 +24,7 @@ from media_assets.model.transforms import MODEL_TABLES
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.quality import gates
 from media_assets.quality.assets import QUALITY_AUDIT, QUALITY_CHECK_KEYS, quality_assets
-from media_assets.quality.raw_lines import read_raw_lines
+from media_assets.quality.raw_lines import fetch_raw_lines
 from media_assets.quality.report import (
     attempt_report_path,
     failed_gates,
@@ -541,13 +541,13 @@ def test_every_real_sample_passes_with_default_thresholds(folder: Path, tmp_path
 # --- the pure parts ---------------------------------------------------------------------------------------------------
 
 
-def test_raw_lines_are_counted_and_fetched_like_the_standard_library(tmp_path: Path):
+def test_raw_lines_are_fetched_like_the_standard_library(tmp_path: Path):
     path = tmp_path / "file.tsv.gz"
     text = "header\r\nfirst\nsecond\r\n\nlast without newline"
     path.write_bytes(gzip.compress(text.encode()))
-    lines = read_raw_lines(path, {2, 4, 5, 6, 99})
-    assert lines.data_lines == len(text.splitlines()) - 1 == 4
-    assert lines.lines == {2: "first", 4: "", 5: "last without newline"}
+    lines = text.splitlines()  # line n is lines[n - 1]
+    assert fetch_raw_lines(path, {2, 4, 5, 6, 99}) == {2: lines[1], 4: lines[3], 5: lines[4]}
+    assert fetch_raw_lines(path, {3}) == {3: "second"} and fetch_raw_lines(path, ()) == {}
 
 
 def test_clean_rows_are_located_past_the_quarantined_lines():

@@ -22,6 +22,7 @@ from media_assets.quality.gates import CleanFile, GateResult
 from media_assets.quality.report import build_report, read_report, write_report
 from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake, ModelSettings
+from media_assets.sources.archive import read_archived
 from media_assets.sources.imdb_files import (
     IMDB_FILES,
     NAME_BASICS,
@@ -192,12 +193,14 @@ def quality_audit(
         NAME_BASICS: clean_name_basics,
         TITLE_PRINCIPALS: clean_title_principals,
     }
+    raw_paths = {imdb_file.dataset: data_lake.raw_dir(partition_key) / imdb_file.file_name for imdb_file in IMDB_FILES}
     audit = audit_day(
         {
             imdb_file.dataset: clean_file(data_lake, partition_key, imdb_file, table)
             for imdb_file, table in clean_tables.items()
         },
-        {imdb_file.dataset: data_lake.raw_dir(partition_key) / imdb_file.file_name for imdb_file in IMDB_FILES},
+        raw_paths,
+        {dataset: read_archived(path).data_lines for dataset, path in raw_paths.items()},
         StagedModel(dim_title, dim_genre, title_genre_bridge),
         model_settings.title_types,
         quality_settings,

@@ -16,7 +16,7 @@ import polars as pl
 
 from media_assets.quality import gates
 from media_assets.quality.gates import CleanFile, Example, GateResult, Measure
-from media_assets.quality.raw_lines import read_raw_files
+from media_assets.quality.raw_lines import fetch_lines_of_files
 from media_assets.quality.settings import QualitySettings
 from media_assets.sources.imdb_files import NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, TITLE_RATINGS
 
@@ -61,12 +61,14 @@ class DayAudit:
 def audit_day(
     clean_files: Mapping[str, CleanFile],
     raw_paths: Mapping[str, Path],
+    raw_lines: Mapping[str, int],
     model: StagedModel,
     title_types: Sequence[str],
     settings: QualitySettings,
     previous: PreviousDay | None,
 ) -> DayAudit:
-    """Every gate of the day, each computed whatever the others found."""
+    """Every gate of the day, each computed whatever the others found. `raw_lines`: each raw file's data lines, as
+    the raw step's complete read counted them (a reader independent of the clean step's)."""
     titles, ratings = clean_files[TITLE_BASICS.dataset], clean_files[TITLE_RATINGS.dataset]
     names, principals = clean_files[NAME_BASICS.dataset], clean_files[TITLE_PRINCIPALS.dataset]
     measures: dict[str, Measure] = {
@@ -83,12 +85,11 @@ def audit_day(
         for example in measure.examples:
             if example.raw_line is None and example.line_number is not None:
                 wanted[example.dataset].add(example.line_number)
-    raw = read_raw_files(raw_paths, wanted)
+    fetched = fetch_lines_of_files(raw_paths, wanted)
     measures = {
-        gate: dataclasses.replace(measure, examples=[with_raw_line(e, raw[e.dataset].lines) for e in measure.examples])
+        gate: dataclasses.replace(measure, examples=[with_raw_line(e, fetched[e.dataset]) for e in measure.examples])
         for gate, measure in measures.items()
     }
-    raw_lines = {dataset: raw_file.data_lines for dataset, raw_file in raw.items()}
     measures[gates.RECONCILIATION] = gates.reconciliation(
         [clean_files[dataset] for dataset in raw_paths], raw_lines, settings.reconciliation_max_quarantine_share
     )

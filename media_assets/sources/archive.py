@@ -102,6 +102,11 @@ class ArchivedFile:
     def invalid_utf8_lines(self) -> int:
         return self.record["invalid_utf8_lines"]
 
+    @property
+    def data_lines(self) -> int:
+        """Lines after the header, as the complete read that verified the file counted them."""
+        return self.record["lines"] - 1
+
     def layout(self, imdb_file: ImdbFile) -> RawLayout:
         return RawLayout.from_json(self.record["layout"], imdb_file)
 
