@@ -185,7 +185,7 @@ def build_dim_title(
 
     today_hash = f"row_hash{_TODAY_SUFFIX}"
     matched = (
-        previous.filter(pl.col("is_current"))
+        current_titles(previous)
         .join(today, on="title_id", how="full", coalesce=True, suffix=_TODAY_SUFFIX)
         .with_columns(
             change=pl.when(pl.col(today_hash).is_null())
@@ -411,6 +411,20 @@ def build_fact_ratings(
         .otherwise(c),
         vote_tier=vote_tier(medium_votes_from, high_votes_from),
         rating_bucket=rating_bucket(),
+    )
+
+
+WEIGHTED_RATING_UNITS = 1_000_000
+"""bayesian_weighted_rating is ranked (and the KPIs sum it) in millionths: 6 decimals, so float noise never decides."""
+
+
+def best_rated_first(rated_titles: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows with `title_id`, `num_votes` and `bayesian_weighted_rating`, best first: by the weighted rating in
+    millionths, then more votes, then smaller title_id (a total order, so every ranking is reproducible)."""
+    return rated_titles.sort(
+        [(pl.col("bayesian_weighted_rating") * WEIGHTED_RATING_UNITS).round(0), "num_votes", "title_id"],
+        descending=[True, True, False],
+        nulls_last=True,
     )
 
 
