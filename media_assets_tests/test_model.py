@@ -48,7 +48,8 @@ def test_every_model_table_is_a_warehouse_table():
 def test_primary_keys_are_unique_and_not_null(model_run, table, partition_key):
     frame = model_run.table(table, partition_key)
     keys = frame.select(PRIMARY_KEYS[table])
-    assert frame.height > 0
+    # Not vacuous: the table has rows, as many as the catalogue recorded for it.
+    assert frame.height == model_run.metadata[table][partition_key]["dagster/row_count"] > 0
     assert keys.null_count().sum_horizontal().item() == 0
     assert not keys.is_duplicated().any()
 
