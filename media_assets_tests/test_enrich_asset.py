@@ -8,6 +8,7 @@ from media_assets.enrich.assets import tmdb_title_details
 from media_assets.enrich.tmdb import TmdbClient
 from media_assets.enrich.transforms import top_rated_titles
 from media_assets.io_managers import ParquetIOManager
+from media_assets.model.transforms import DIM_TITLE_SCHEMA
 from media_assets.partitions import daily_partitions
 from media_assets.resources import DataLake
 from media_assets_tests.fake_tmdb import V3_API_KEY, FakeTmdb, movie_details, tv_details
@@ -45,7 +46,8 @@ def hand_made_dim_title() -> pl.DataFrame:
             "tconst": [tconst for tconst, *_ in TITLES.values()],
             "title_type": [title_type for _, title_type, *_ in TITLES.values()],
             "is_current": [True] * len(TITLES),
-        }
+        },
+        schema={name: DIM_TITLE_SCHEMA[name] for name in ("title_id", "tconst", "title_type", "is_current")},
     )
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from media_assets.clean.schemas import CLEAN_TITLE_BASICS_SCHEMA, CLEAN_TITLE_RATINGS_SCHEMA
 from media_assets.model import transforms
 from media_assets.model.assets import model_assets
 from media_assets.model.transforms import MODEL_TABLES
@@ -309,7 +310,7 @@ def test_genre_attributes_follow_the_documented_grouping(model_run):
 def test_bridge_has_no_duplicate_pairs_when_a_title_repeats_a_genre():
     titles = pl.LazyFrame(
         {"title_id": [1, 2, 3], "genres": [["Drama", "Drama", "Comedy"], [], None]},
-        schema={"title_id": pl.Int64, "genres": pl.List(pl.String)},
+        schema={name: CLEAN_TITLE_BASICS_SCHEMA[name] for name in ("title_id", "genres")},
     )
     bridge = transforms.build_title_genre_bridge(titles, transforms.build_dim_genre().lazy())
     assert bridge.rows() == [(1, 6, 0.5), (1, 9, 0.5)]  # Comedy, Drama
@@ -335,7 +336,7 @@ def test_vote_tiers_start_at_their_thresholds():
 def test_bad_ratings_fail_naming_each_problem():
     rated = pl.DataFrame(
         {"title_id": [1, 2, 2], "average_rating": [0.5, 7.0, 7.0], "num_votes": [10, 20, None]},
-        schema={"title_id": pl.Int64, "average_rating": pl.Float64, "num_votes": pl.Int64},
+        schema={name: CLEAN_TITLE_RATINGS_SCHEMA[name] for name in ("title_id", "average_rating", "num_votes")},
     )
     with pytest.raises(ValueError) as error:
         transforms.rating_statistics(rated)
