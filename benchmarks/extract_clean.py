@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from benchmarks.common import cached_sample, print_table, run_measured, sample_argument_parser
 from media_assets.clean.assets import CLEAN_STEPS, clean_output
-from media_assets.io_managers import store_table_with_side_tables
+from media_assets.clean.storage import store_table_with_side_tables
 from media_assets.sources.imdb_files import IMDB_FILES
 from media_assets.telemetry import peak_rss_bytes
 

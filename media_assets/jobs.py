@@ -5,7 +5,11 @@ import dagster as dg
 ENRICHMENT_GROUP = "enrichment"
 
 FORKSERVER_PRELOADS = [
-    "dagster._core.executor.multiprocess",  # first, as Dagster does
+    # The two private Dagster module names below are only strings handed to the forkserver to import ahead of the
+    # steps; nothing here imports or calls them, so no private API is used. The first is the module Dagster itself
+    # preloads (listed first, as Dagster does); a Dagster that renames either makes the preload a no-op (the
+    # forkserver skips what it cannot import), never a failure.
+    "dagster._core.executor.multiprocess",
     "media_assets.definitions",
     # The instance's storage, opened by every step: SQLite (the default) or PostgreSQL (dagster.postgres.yaml).
     "dagster._core.storage.sqlite_storage",

@@ -15,6 +15,7 @@ from media_assets.clean.schemas import (
     CLEAN_TITLE_PRINCIPALS_SCHEMA,
     CLEAN_TITLE_RATINGS_SCHEMA,
 )
+from media_assets.clean.storage import SourceReadError, store_table_with_side_tables
 from media_assets.clean.transforms import (
     NULLED_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -24,7 +25,7 @@ from media_assets.clean.transforms import (
     clean_title_principals,
     clean_title_ratings,
 )
-from media_assets.io_managers import ParquetIOManager, SourceReadError, store_table_with_side_tables
+from media_assets.io_managers import ParquetIOManager
 from media_assets.resources import DataLake
 from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_files import NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, TITLE_RATINGS, ImdbFile

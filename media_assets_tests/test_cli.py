@@ -71,6 +71,7 @@ def test_dg_list_defs_lists_every_asset_job_schedule_and_sensor(project: Path):
     assert listed.stderr == ""
 
 
+@pytest.mark.slow
 def test_dg_launch_runs_the_daily_job_quietly_into_the_ignored_folder(project: Path, monkeypatch: pytest.MonkeyPatch):
     launched = _run(project, "dg", "launch", "--job", "imdb_daily", "--partition", DAY)
     assert launched.returncode == 0, launched.stdout[-3000:] + launched.stderr[-3000:]
@@ -94,6 +95,7 @@ def test_dg_launch_runs_the_daily_job_quietly_into_the_ignored_folder(project: P
     }
 
 
+@pytest.mark.slow
 def test_dg_launch_and_asset_materialize_run_some_assets_of_a_day(project: Path):
     launched = _run(project, "dg", "launch", "--assets", ",".join(RAW_ASSETS[:2]), "--partition", DAY)
     assert launched.returncode == 0, launched.stderr[-3000:]
@@ -108,6 +110,7 @@ def test_dg_launch_and_asset_materialize_run_some_assets_of_a_day(project: Path)
     assert raw_files == sorted(f"{asset.removeprefix('raw_').replace('_', '.')}.tsv.gz" for asset in RAW_ASSETS)
 
 
+@pytest.mark.slow
 def test_dg_launch_with_a_configuration_mistake_says_so_in_two_lines(project: Path):
     launched = _run(project, "dg", "launch", "--job", "imdb_daily", "--partition", DAY, IMDB_SOURCE="file")
     assert launched.returncode == 1
@@ -118,6 +121,7 @@ def test_dg_launch_with_a_configuration_mistake_says_so_in_two_lines(project: Pa
     ]
 
 
+@pytest.mark.slow
 def test_a_day_before_the_start_date_is_rejected_by_dagster_with_the_message_readme_quotes(project: Path):
     launched = _run(project, "dg", "launch", "--job", "imdb_daily", "--partition", "2025-12-31")
     assert launched.returncode == 1

@@ -26,8 +26,8 @@ def test_every_asset_has_kinds_owners_and_a_layer_for_the_catalog():
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.kinds, key
-        assert node.owners, key
-        assert node.tags.get("layer") == node.group_name or node.group_name == "kpis", key
+        assert node.owners == ["team:data-engineering"], key
+        assert node.tags.get("layer") == node.group_name, key
 
 
 def test_the_daily_job_leaves_out_only_the_enrichment_needing_an_api_key():

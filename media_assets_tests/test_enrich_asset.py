@@ -6,7 +6,9 @@ import pytest
 
 from media_assets.enrich.assets import tmdb_title_details
 from media_assets.enrich.tmdb import TmdbClient
+from media_assets.enrich.transforms import top_rated_titles
 from media_assets.io_managers import ParquetIOManager
+from media_assets.model.transforms import DIM_TITLE_SCHEMA
 from media_assets.partitions import daily_partitions
 from media_assets.resources import DataLake
 from media_assets_tests.fake_tmdb import V3_API_KEY, FakeTmdb, movie_details, tv_details
@@ -44,7 +46,8 @@ def hand_made_dim_title() -> pl.DataFrame:
             "tconst": [tconst for tconst, *_ in TITLES.values()],
             "title_type": [title_type for _, title_type, *_ in TITLES.values()],
             "is_current": [True] * len(TITLES),
-        }
+        },
+        schema={name: DIM_TITLE_SCHEMA[name] for name in ("title_id", "tconst", "title_type", "is_current")},
     )
 
 
@@ -100,3 +103,19 @@ def test_top_n_is_respected(tmp_path, top_n):
         assert details.height == top_n
         # Titles TMDb does not know are kept and marked, never dropped.
         assert details.filter(pl.col("tconst") == "tt0000001")["status"].to_list() in ([], ["not_found"])
+
+
+def test_float_noise_in_the_weighted_rating_does_not_decide_the_order():
+    # 8.5 and 8.5 plus a rounding error are one rating at 6 decimals: the votes decide, as in the KPIs' ranking.
+    fact_ratings = pl.LazyFrame(
+        {"title_id": [2, 3], "bayesian_weighted_rating": [8.5 + 1e-12, 8.5], "num_votes": [50, 900]}
+    )
+    dim_title = pl.LazyFrame(
+        {
+            "title_id": [2, 3],
+            "tconst": ["tt0000002", "tt0000003"],
+            "title_type": ["movie"] * 2,
+            "is_current": [True] * 2,
+        }
+    )
+    assert top_rated_titles(fact_ratings, dim_title, 2)["title_id"].to_list() == [3, 2]

@@ -71,6 +71,7 @@ def in_order_chain(tmp_path_factory):
     return lake
 
 
+@pytest.mark.slow
 def test_a_missed_day_carries_every_version_over_under_its_key(instance, tmp_path, in_order_chain):
     lake = DataLake(root=str(tmp_path))
     for day in (DAY_20, DAY_22):
@@ -90,6 +91,7 @@ def test_a_missed_day_carries_every_version_over_under_its_key(instance, tmp_pat
     assert record.asset_materialization.metadata["predecessor_day"].value == DAY_20
 
 
+@pytest.mark.slow
 def test_a_backfill_puts_later_days_out_of_date_and_the_sensor_rebuilds_them_to_the_in_order_chain(
     instance, tmp_path, in_order_chain
 ):
@@ -121,6 +123,7 @@ def test_a_backfill_puts_later_days_out_of_date_and_the_sensor_rebuilds_them_to_
         assert published_bytes(lake, day) == published_bytes(in_order_chain, day), day
 
 
+@pytest.mark.slow
 def test_a_day_whose_gate_fails_is_not_published_and_changes_nothing_readers_see(instance, tmp_path):
     lake = DataLake(root=str(tmp_path))
     assert run_day(instance, lake, DAY_20).success
@@ -158,6 +161,7 @@ def test_a_failed_rerun_of_a_published_day_leaves_its_publication_as_it_was(inst
     assert again.quality_report == attempt_report_path(lake, DAY_20, first.run_id)
 
 
+@pytest.mark.slow
 def test_the_same_day_twice_writes_byte_identical_tables(tmp_path):
     """At a size where the facts and credits span several Parquet row groups and both threads are busy."""
     lakes = [DataLake(root=str(tmp_path / name)) for name in ("a", "b")]

@@ -13,6 +13,8 @@ import pytest
 
 from media_assets.resources import DataLake
 
+pytestmark = pytest.mark.slow  # whole runs in `dagster` and admin processes, ~20-40 s each
+
 DAY_20, DAY_21, DAY_22 = "2026-11-20", "2026-11-21", "2026-11-22"
 SAMPLE_SCALE = "0.0002"
 MATERIALIZE = [

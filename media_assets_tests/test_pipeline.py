@@ -119,7 +119,10 @@ def test_kpis_and_warehouse_are_written(run):
     assert metrics["source_kind"] == "sample"
     assert (metrics["status"], metrics["published_generation"]) == ("succeeded", result.run_id)
     report = json.loads((lake.quality_dir(PARTITION) / "quality.json").read_text())
-    assert 0.0 < report["quality_score"] <= 1.0 and report["published"] is True
+    # The score weighs the first five gates 20% each (README, "Quality gates").
+    scored = ("rating_range", "genre_coverage", "title_completeness", "person_linking", "bridge_integrity")
+    assert report["quality_score"] == pytest.approx(sum(report["gates"][gate]["pass_rate"] for gate in scored) / 5)
+    assert report["published"] is True
     assert metrics["quality"]["score"] == report["quality_score"]
     # One step per raw file, each with its own figures.
     raw = {f"raw_{imdb_file.asset_suffix}": imdb_file for imdb_file in IMDB_FILES}

@@ -13,7 +13,7 @@ import pytest
 from media_assets.model.assets import title_dimensions
 from media_assets.model.transforms import DIM_TITLE_SCHEMA, TRACKED_TITLE_ATTRIBUTES, build_dim_title, scope_titles
 from media_assets.resources import ModelSettings
-from media_assets_tests.test_model import DAY_1, DAY_2, DAY_3, clean_frame, materialize_model
+from media_assets_tests.model_support import DAY_1, DAY_2, DAY_3, clean_frame, materialize_model
 
 D1, D2, D3 = (dt.date.fromisoformat(key) for key in (DAY_1, DAY_2, DAY_3))
 TYPES = ModelSettings().title_types

@@ -8,6 +8,7 @@ import pytest
 from dagster._core.storage.dagster_run import DagsterRun
 
 from media_assets.jobs import ENRICHMENT_GROUP, imdb_executor
+from media_assets.partitions import daily_partitions
 from media_assets.priorities import CRITICAL_PATH_OP_TAGS
 from media_assets.schedules import RELEASE_SENSOR_NAME, SENSOR_TAG, build_daily_schedule
 from media_assets.settings import ImdbSourceSettings
@@ -130,7 +131,7 @@ def test_daily_job_covers_every_asset_but_the_enrichment_group(defs: dg.Definiti
     expected = {key for key in graph.get_all_asset_keys() if graph.get(key).group_name != ENRICHMENT_GROUP}
     assert set(job.asset_layer.executable_asset_keys) == expected
     assert dg.AssetKey("tmdb_title_details") not in job.asset_layer.executable_asset_keys
-    assert job.partitions_def is not None and job.partitions_def.get_partition_key_for_timestamp(0) is not None
+    assert job.partitions_def == daily_partitions
 
 
 def test_every_job_uses_the_limited_executor(defs: dg.Definitions):

@@ -11,11 +11,11 @@ import pytest
 from media_assets.model.transforms import MODEL_TABLES
 from media_assets.publish.warehouse import TOP_MOVIES_QUERY, WAREHOUSE_DAYS_TABLE, sync_warehouse
 from media_assets.resources import DataLake
-from media_assets_tests.test_model import DAY_1, DAY_2, model_run, snapshots  # noqa: F401 (fixtures)
+from media_assets_tests.model_support import DAY_1, DAY_2
 
 
 @pytest.fixture(scope="module")
-def synced(model_run):  # noqa: F811
+def synced(model_run):
     row_counts = sync_warehouse(model_run.data_lake.warehouse_path, model_run.data_lake.published)
     return model_run, row_counts
 
@@ -95,7 +95,7 @@ def test_readme_query_returns_the_top_movies_computed_from_the_cleaned_tables(sy
     assert [row[5] for row in rows] == pytest.approx([round(row[5], 3) for row in expected], abs=1e-9)
 
 
-def test_updates_load_only_changed_days_and_drop_withdrawn_ones(tmp_path, model_run):  # noqa: F811
+def test_updates_load_only_changed_days_and_drop_withdrawn_ones(tmp_path, model_run):
     lake_root = tmp_path / "lake"
     shutil.copytree(model_run.root, lake_root)
     lake = DataLake(root=str(lake_root))

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from media_assets import owners
 from media_assets.clean import schemas, transforms
+from media_assets.clean.storage import Assumption, SideTable, TableWithSideTables, store_clean_tables
 from media_assets.clean.transforms import (
     CleanPlan,
     clean_name_basics,
@@ -16,7 +18,6 @@ from media_assets.clean.transforms import (
     clean_title_principals,
     clean_title_ratings,
 )
-from media_assets.io_managers import Assumption, SideTable, TableWithSideTables
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.priorities import CRITICAL_PATH_OP_TAGS, LONGEST_STEP_OP_TAGS
 from media_assets.resources import DataLake
@@ -86,7 +87,7 @@ def clean_asset_key(imdb_file: ImdbFile) -> dg.AssetKey:
 
 
 def clean_output(step: CleanStep, raw_path: Path, snapshot_date: date, quarantine_dir: Path) -> TableWithSideTables:
-    """What the IO manager stores for a clean asset: the table, its quarantine and nulled values, from one pass.
+    """What a clean asset stores: the table, its quarantine and nulled values, from one pass.
 
     The pass assumes the keys ascend, as in IMDb's files (repeated keys are then found holding nothing in memory);
     when they do not, that pass is discarded and the order-independent plan is written instead. Stored tables
@@ -144,21 +145,25 @@ def build_clean_asset(step: CleanStep) -> dg.AssetsDefinition:
         deps=[raw_asset_key(imdb_file)],
         group_name=CLEAN_GROUP,
         kinds={"polars", "parquet"},
-        owners=["team:data-engineering"],
+        owners=owners.DATA_ENGINEERING,
         tags={"layer": "clean"},
         op_tags=LONGEST_STEP_OP_TAGS if step.longest else CRITICAL_PATH_OP_TAGS,
         code_version=CLEAN_CODE_VERSION,
         description=f"Cleaned IMDb `{imdb_file.dataset}`. {step.summary} "
         + _COMMON_DESCRIPTION.format(dataset=imdb_file.dataset),
     )
-    def clean_file(context: dg.AssetExecutionContext, data_lake: DataLake) -> TableWithSideTables:
+    def clean_file(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
+        # Written here, not by the IO manager: one pass makes three files, and unchanged ones are kept. The table
+        # lands where the IO manager loads it from for the assets downstream.
         partition_key = context.partition_key
-        return clean_output(
+        output = clean_output(
             step,
             data_lake.raw_dir(partition_key) / imdb_file.file_name,
             partition_date(partition_key),
             data_lake.quarantine_dir(partition_key),
         )
+        table_path = data_lake.table_path(context.asset_key.to_user_string(), partition_key)
+        return dg.MaterializeResult(metadata=store_clean_tables(table_path, output))
 
     return clean_file
 

@@ -9,6 +9,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from media_assets import owners
 from media_assets.enrich.tmdb import TmdbClient
 from media_assets.enrich.transforms import top_rated_titles
 from media_assets.partitions import daily_partitions
@@ -26,7 +27,7 @@ class TmdbEnrichmentConfig(dg.Config):
     partitions_def=daily_partitions,
     group_name=ENRICHMENT_GROUP,
     kinds={"polars", "parquet", "api"},
-    owners=["team:data-engineering"],
+    owners=owners.DATA_ENGINEERING,
     tags={"layer": "enrichment"},
 )
 def tmdb_title_details(

@@ -2,15 +2,17 @@
 
 import polars as pl
 
+from media_assets.model.transforms import best_rated_first, current_titles
+
 
 def top_rated_titles(fact_ratings: pl.LazyFrame, dim_title: pl.LazyFrame, count: int) -> pl.DataFrame:
-    """The `count` best titles of the day by Bayesian weighted rating (ties by votes, then title_id), with the
-    IMDb title type that tells the TMDb lookup whether to try movies or tv shows first."""
-    current_titles = dim_title.filter(pl.col("is_current")).select("title_id", "tconst", "title_type")
+    """The `count` best titles of the day (see `best_rated_first`), with the IMDb title type that tells the TMDb
+    lookup whether to try movies or tv shows first."""
+    rated_titles = fact_ratings.select("title_id", "bayesian_weighted_rating", "num_votes").join(
+        current_titles(dim_title).select("title_id", "tconst", "title_type"), on="title_id", how="inner"
+    )
     return (
-        fact_ratings.select("title_id", "bayesian_weighted_rating", "num_votes")
-        .join(current_titles, on="title_id", how="inner")
-        .sort(["bayesian_weighted_rating", "num_votes", "title_id"], descending=[True, True, False])
+        best_rated_first(rated_titles)
         .head(count)
         .select("tconst", "title_type", "title_id", "bayesian_weighted_rating")
         .collect()

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from media_assets import owners
 from media_assets.atomic_files import write_json_atomically
 from media_assets.kpis.context import KpiContext, PreviousRatings, StarSchema
 from media_assets.kpis.metrics import AssetFigures, PipelineMetrics, write_pipeline_metrics
@@ -109,7 +110,7 @@ def quality_metadata(metrics: PipelineMetrics) -> dict[str, dg.MetadataValue]:
     deps=[PUBLISHED_STAR_SCHEMA],
     group_name=KPI_GROUP,
     kinds={"polars", "json"},
-    owners=["team:data-engineering"],
+    owners=owners.DATA_ENGINEERING,
     tags={"layer": "kpis"},
 )
 def media_kpis(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:

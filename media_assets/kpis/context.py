@@ -22,8 +22,6 @@ from media_assets.sources.imdb_files import IMDB_GENRES
 
 RATING_UNITS = 10
 """average_rating is summed in tenths: IMDb gives it with one decimal."""
-WEIGHTED_RATING_UNITS = 1_000_000
-"""bayesian_weighted_rating is summed, and ranked, in millionths."""
 GENRE_WEIGHT_UNITS = math.lcm(*range(1, len(IMDB_GENRES) + 1))
 """Bridge weights (1/k for a title of k genres) are summed as integer multiples of 1/lcm(1..28): exact for every
 k a title of IMDb's vocabulary can have, and at most ~8e10 per title, so sums over 12M titles fit in Int64."""

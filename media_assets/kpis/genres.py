@@ -5,12 +5,12 @@ import polars as pl
 from media_assets.kpis.context import (
     GENRE_WEIGHT_UNITS,
     RATING_UNITS,
-    WEIGHTED_RATING_UNITS,
     KpiContext,
     KpiFigures,
     KpiSpec,
     in_units,
 )
+from media_assets.model.transforms import WEIGHTED_RATING_UNITS
 
 
 def genre_popularity(context: KpiContext) -> KpiFigures:

@@ -2,7 +2,8 @@
 
 import polars as pl
 
-from media_assets.kpis.context import WEIGHTED_RATING_UNITS, KpiContext, KpiFigures, KpiSpec, in_units, with_rank
+from media_assets.kpis.context import KpiContext, KpiFigures, KpiSpec, in_units, with_rank
+from media_assets.model.transforms import WEIGHTED_RATING_UNITS
 
 ACTOR_CATEGORIES = ("actor", "actress")
 DIRECTOR_CATEGORIES = ("director",)

@@ -2,7 +2,8 @@
 
 import polars as pl
 
-from media_assets.kpis.context import WEIGHTED_RATING_UNITS, KpiContext, KpiFigures, KpiSpec, in_units, with_rank
+from media_assets.kpis.context import KpiContext, KpiFigures, KpiSpec, with_rank
+from media_assets.model.transforms import best_rated_first
 
 MOVIE_TYPES = ("movie",)
 TV_SERIES_TYPES = ("tvSeries", "tvMiniSeries")
@@ -11,15 +12,9 @@ MISSING_TITLE_TYPE = "(missing)"
 
 
 def top_titles(ratings: pl.LazyFrame, titles: pl.LazyFrame, limit: int) -> pl.LazyFrame:
-    """The `limit` best `titles` by Bayesian weighted rating, compared in millionths so that float noise never
-    decides; ties by more votes, then smaller title_id."""
+    """The `limit` best `titles` (see `best_rated_first`), ranked."""
     return with_rank(
-        ratings.join(titles, on="title_id", how="inner")
-        .sort(
-            [in_units("bayesian_weighted_rating", WEIGHTED_RATING_UNITS), "num_votes", "title_id"],
-            descending=[True, True, False],
-            nulls_last=True,
-        )
+        best_rated_first(ratings.join(titles, on="title_id", how="inner"))
         .head(limit)
         .select(
             "title_id",

@@ -11,6 +11,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from media_assets import owners
 from media_assets.model import transforms
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.priorities import CRITICAL_PATH_OP_TAGS
@@ -38,14 +39,14 @@ def _model_asset(**kwargs: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefin
         partitions_def=daily_partitions,
         group_name=MODEL_GROUP,
         kinds=MODEL_KINDS,
-        owners=["team:data-engineering"],
+        owners=owners.DATA_ENGINEERING,
         **kwargs,
     )
 
 
 def _model_out(description: str) -> dg.AssetOut:
     """An output of a model multi-asset, with what every model table shares (as `_model_asset`)."""
-    return dg.AssetOut(kinds=MODEL_KINDS, owners=["team:data-engineering"], tags=MODEL_TAGS, description=description)
+    return dg.AssetOut(kinds=MODEL_KINDS, owners=owners.DATA_ENGINEERING, tags=MODEL_TAGS, description=description)
 
 
 def _dim_title(

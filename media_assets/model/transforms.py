@@ -159,6 +159,51 @@ def _row_hash() -> pl.Expr:
     return pl.struct(TRACKED_TITLE_ATTRIBUTES).hash(seed=0).alias("row_hash")
 
 
+def _match_titles(current: pl.LazyFrame, today: pl.LazyFrame, snapshot_date: dt.date) -> pl.DataFrame:
+    """The previous day's current versions and the day's titles side by side (the day's columns suffixed), one row
+    per title_id, with its `change`: closed, inserted, unchanged or changed. A title_id twice fails the build."""
+    today_hash = f"row_hash{_TODAY_SUFFIX}"
+    matched = (
+        current.join(today, on="title_id", how="full", coalesce=True, suffix=_TODAY_SUFFIX)
+        .with_columns(
+            change=pl.when(pl.col(today_hash).is_null())
+            .then(pl.lit(_CLOSED))
+            .when(pl.col("title_sk").is_null())
+            .then(pl.lit(_INSERTED))
+            .when(pl.col("row_hash") == pl.col(today_hash))
+            .then(pl.lit(_UNCHANGED))
+            .otherwise(pl.lit(_CHANGED))
+        )
+        .collect(engine="streaming")
+    )
+    duplicated = matched.filter(pl.col("title_id").is_duplicated())["title_id"].unique().sort()
+    if len(duplicated):
+        raise ValueError(
+            f"dim_title for {snapshot_date}: {len(duplicated)} title_id(s) appear more than once in the cleaned "
+            f"titles (or among the previous day's current versions), e.g. {duplicated.head(5).to_list()}"
+        )
+    return matched
+
+
+def _opened_versions(matched: pl.DataFrame, snapshot_date: dt.date) -> pl.DataFrame:
+    """The versions opened on `snapshot_date`: of the titles inserted or changed, from the day's columns."""
+    return (
+        matched.filter(pl.col("change").is_in([_INSERTED, _CHANGED]))
+        .sort("title_id")
+        .select(
+            title_sk_of(pl.col("title_id"), snapshot_date),
+            "title_id",
+            *[
+                pl.col(f"{name}{_TODAY_SUFFIX}").alias(name)
+                for name in ("tconst", *TRACKED_TITLE_ATTRIBUTES, "row_hash")
+            ],
+            valid_from=pl.lit(snapshot_date),
+            valid_to=pl.lit(None, pl.Date),
+            is_current=pl.lit(True),
+        )
+    )
+
+
 def build_dim_title(
     scoped_titles: pl.LazyFrame, previous: pl.LazyFrame | None, snapshot_date: dt.date
 ) -> DimTitleBuild:
@@ -183,28 +228,7 @@ def build_dim_title(
             "not before this day; build the days in order"
         )
 
-    today_hash = f"row_hash{_TODAY_SUFFIX}"
-    matched = (
-        previous.filter(pl.col("is_current"))
-        .join(today, on="title_id", how="full", coalesce=True, suffix=_TODAY_SUFFIX)
-        .with_columns(
-            change=pl.when(pl.col(today_hash).is_null())
-            .then(pl.lit(_CLOSED))
-            .when(pl.col("title_sk").is_null())
-            .then(pl.lit(_INSERTED))
-            .when(pl.col("row_hash") == pl.col(today_hash))
-            .then(pl.lit(_UNCHANGED))
-            .otherwise(pl.lit(_CHANGED))
-        )
-        .collect(engine="streaming")
-    )
-    duplicated = matched.filter(pl.col("title_id").is_duplicated())["title_id"].unique().sort()
-    if len(duplicated):
-        raise ValueError(
-            f"dim_title for {snapshot_date}: {len(duplicated)} title_id(s) appear more than once in the cleaned "
-            f"titles (or among the previous day's current versions), e.g. {duplicated.head(5).to_list()}"
-        )
-
+    matched = _match_titles(current_titles(previous), today, snapshot_date)
     history = previous.filter(~pl.col("is_current")).select(columns).collect(engine="streaming")
     kept = matched.filter(pl.col("change") == _UNCHANGED).select(columns)
     closed = (
@@ -212,21 +236,7 @@ def build_dim_title(
         .select(columns)
         .with_columns(valid_to=pl.lit(snapshot_date), is_current=pl.lit(False))
     )
-    opened = (
-        matched.filter(pl.col("change").is_in([_INSERTED, _CHANGED]))
-        .sort("title_id")
-        .select(
-            title_sk_of(pl.col("title_id"), snapshot_date),
-            "title_id",
-            *[
-                pl.col(f"{name}{_TODAY_SUFFIX}").alias(name)
-                for name in ("tconst", *TRACKED_TITLE_ATTRIBUTES, "row_hash")
-            ],
-            valid_from=pl.lit(snapshot_date),
-            valid_to=pl.lit(None, pl.Date),
-            is_current=pl.lit(True),
-        )
-    )
+    opened = _opened_versions(matched, snapshot_date)
     table = (
         pl.concat([history, kept, closed, opened], how="vertical")
         .select(columns)
@@ -411,6 +421,20 @@ def build_fact_ratings(
         .otherwise(c),
         vote_tier=vote_tier(medium_votes_from, high_votes_from),
         rating_bucket=rating_bucket(),
+    )
+
+
+WEIGHTED_RATING_UNITS = 1_000_000
+"""bayesian_weighted_rating is ranked (and the KPIs sum it) in millionths: 6 decimals, so float noise never decides."""
+
+
+def best_rated_first(rated_titles: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows with `title_id`, `num_votes` and `bayesian_weighted_rating`, best first: by the weighted rating in
+    millionths, then more votes, then smaller title_id (a total order, so every ranking is reproducible)."""
+    return rated_titles.sort(
+        [(pl.col("bayesian_weighted_rating") * WEIGHTED_RATING_UNITS).round(0), "num_votes", "title_id"],
+        descending=[True, True, False],
+        nulls_last=True,
     )
 
 

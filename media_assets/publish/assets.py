@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from media_assets import owners
 from media_assets.model.transforms import MODEL_TABLES
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.publish.state import (
@@ -145,7 +146,7 @@ with warnings.catch_warnings():
     partitions_def=daily_partitions,
     group_name=PUBLISH_GROUP,
     kinds={"parquet"},
-    owners=["team:data-engineering"],
+    owners=owners.DATA_ENGINEERING,
     tags={"layer": "publish"},
     deps=[*MODEL_TABLES, QUALITY_AUDIT_ASSET],
     check_specs=[history_check_spec],
@@ -203,7 +204,7 @@ def published_star_schema(
     partitions_def=daily_partitions,
     group_name=PUBLISH_GROUP,
     kinds={"duckdb"},
-    owners=["team:data-engineering"],
+    owners=owners.DATA_ENGINEERING,
     tags={"layer": "publish"},
     deps=[PUBLISHED_ASSET],
 )

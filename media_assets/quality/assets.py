@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from media_assets import owners
 from media_assets.clean.assets import clean_asset_key
 from media_assets.model.transforms import MODEL_TABLES
 from media_assets.partitions import daily_partitions, partition_date
@@ -163,7 +164,7 @@ def check_result(result: GateResult, report_path: str, staging: str) -> dg.Asset
     partitions_def=daily_partitions,
     group_name=QUALITY_GROUP,
     kinds={"polars", "json"},
-    owners=["team:data-engineering"],
+    owners=owners.DATA_ENGINEERING,
     tags={"layer": "quality"},
     ins={name: dg.AssetIn(name) for name in [*CLEAN_INPUTS, *READ_MODEL_TABLES]},
     deps=[table for table in MODEL_TABLES if table not in READ_MODEL_TABLES],

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 import polars as pl
 
 from media_assets.clean.transforms import DUPLICATE_KEY, parse_imdb_id
+from media_assets.model.transforms import current_titles
 from media_assets.sources.imdb_files import IMDB_GENRES
 
 RATING_RANGE = "rating_range"
@@ -444,7 +445,7 @@ def bridge_integrity(
             in_bridge=pl.lit(True),
         )
         .join(dim_genre.select("genre_id", genre="genre_name"), on="genre_id", how="left")
-        .with_columns(title_current=pl.col("title_id").is_in(_ids(dim_title.filter(pl.col("is_current")), "title_id")))
+        .with_columns(title_current=pl.col("title_id").is_in(_ids(current_titles(dim_title), "title_id")))
     )
     in_vocabulary = pl.col("genre").is_in(IMDB_GENRES)
     # A bridge row whose genre does not resolve has no name to match a token with: it stays a row of its own. Each

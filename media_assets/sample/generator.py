@@ -559,25 +559,22 @@ _ESCAPED_CHARACTERS = (
 )  # fmt: skip
 
 _TABLE = _StringTable()
+
+
+def _acting_characters(first_names: Sequence[str]) -> list[tuple[str | Sequence[str] | None, float]]:
+    """The weighted `characters` values of an actor or actress whose characters bear `first_names`."""
+    return [
+        (None, 15.0),
+        (_character_names(first_names), 60.0),
+        ([f'["{r}"]' for r in _ROLES], 15.0),
+        (_MULTI_ROLES, 8.0),
+        (_ESCAPED_CHARACTERS, 2.0),
+    ]
+
+
 _CHARACTERS_BY_CATEGORY: dict[str, int] = {
-    "actor": _TABLE.choices(
-        [
-            (None, 15.0),
-            (_character_names(_MALE_FIRST), 60.0),
-            ([f'["{r}"]' for r in _ROLES], 15.0),
-            (_MULTI_ROLES, 8.0),
-            (_ESCAPED_CHARACTERS, 2.0),
-        ]
-    ),
-    "actress": _TABLE.choices(
-        [
-            (None, 15.0),
-            (_character_names(_FEMALE_FIRST), 60.0),
-            ([f'["{r}"]' for r in _ROLES], 15.0),
-            (_MULTI_ROLES, 8.0),
-            (_ESCAPED_CHARACTERS, 2.0),
-        ]
-    ),
+    "actor": _TABLE.choices(_acting_characters(_MALE_FIRST)),
+    "actress": _TABLE.choices(_acting_characters(_FEMALE_FIRST)),
     "self": _TABLE.choices(
         [
             ('["Self"]', 55.0),

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from media_assets import owners
 from media_assets.atomic_files import remove_orphaned_temporaries
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.priorities import CRITICAL_PATH_OP_TAGS, LONGEST_STEP_OP_TAGS
@@ -107,7 +108,7 @@ def build_raw_asset(imdb_file: ImdbFile) -> dg.AssetsDefinition:
                 partitions_def=daily_partitions,
                 group_name=RAW_GROUP,
                 kinds={"file"},
-                owners=["team:data-engineering"],
+                owners=owners.DATA_ENGINEERING,
                 tags={"layer": "raw"},
                 # Not materialized when a live source has no new release: what depends on it is skipped, not failed.
                 skippable=True,
