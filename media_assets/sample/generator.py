@@ -23,7 +23,7 @@ The figures are synthetic, but their shapes are aimed at real IMDb's:
   minutes from the 1940s on (the 2022 rows of ocheretko-2022: 1950s 88, 1960s 91, 2010s 89, 2020s 93);
 - careers (`_Careers`): people are credited within a working life of 4-60 years (mean 18) placed by production
   volume, so the median span between the first and last credit of people with >= 5 credits is 10-20 years, not
-  the whole history of film; birth years fall 18-40 years before the first credit;
+  the whole history of film; birth years fall 18-40 years before the working life starts;
 - votes: IMDb lists only titles with at least 5 votes, so every rating starts at 5 votes and more; the median of
   the real katzi23-2025 title.ratings rows is 93 votes (a quarter below 28), that of the sample's rated movies and
   series is of the same order.
