@@ -10,7 +10,6 @@ for, read without downloading anything (plain functions; the schedule and the re
 """
 
 import datetime as dt
-import email.utils
 import hashlib
 import json
 from collections.abc import Mapping
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 import httpx
 
 from media_assets.settings import ImdbSourceSettings
-from media_assets.sources.http_download import head_validators
+from media_assets.sources.http_download import head_validators, last_modified_day
 from media_assets.sources.imdb_files import IMDB_FILES
 
 HEAD_TIMEOUT_SECONDS = 10.0
@@ -64,7 +63,7 @@ def http_release(source: ImdbSourceSettings) -> Release:
                     f"HEAD {url}: the server sends no Last-Modified, so the day of its snapshot cannot be told; "
                     "use the file source with a mirror that keeps each day in its own folder."
                 )
-            days.append(email.utils.parsedate_to_datetime(last_modified).astimezone(dt.UTC).date())
+            days.append(last_modified_day(last_modified))
             validators[imdb_file.file_name] = f"etag={etag}; last-modified={last_modified}"
     if len(set(days)) > 1:
         dates = ", ".join(f"{name} of {day}" for name, day in zip(validators, days, strict=True))

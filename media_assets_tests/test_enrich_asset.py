@@ -94,6 +94,29 @@ def test_without_a_key_the_asset_fails_fast_saying_how_to_set_it(tmp_path):
     assert "TMDB_API_KEY" in error.cause.message
 
 
+def _step_starts(result: dg.ExecuteInProcessResult, step_key: str) -> list[dg.DagsterEventType]:
+    return [
+        event.event_type
+        for event in result.all_events
+        if event.step_key == step_key
+        and event.event_type in (dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_RESTARTED)
+    ]
+
+
+def test_a_rejected_key_fails_at_once_without_the_retry_policy(tmp_path):
+    assert tmdb_title_details.op.retry_policy is not None, "the step retries network failures"
+    with FakeTmdb(CATALOGUE) as fake:
+        bad_key = "f" * 32
+        result = _materialize(tmp_path, TmdbClient(api_key=bad_key, base_url=fake.base_url), top_n=2)
+        assert not result.success
+        assert fake.paths(), "the key reached the server"
+    assert _step_starts(result, "tmdb_title_details") == [dg.DagsterEventType.STEP_START]
+    assert not [event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    failure = next(event for event in result.all_events if event.is_step_failure)
+    assert failure.step_failure_data.error.cause.cls_name == "TmdbAuthError"
+    assert "TMDB_API_KEY" in failure.step_failure_data.error.cause.message
+
+
 @pytest.mark.parametrize("top_n", [1, 4])
 def test_top_n_is_respected(tmp_path, top_n):
     with FakeTmdb(CATALOGUE) as fake:

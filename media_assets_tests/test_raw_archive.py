@@ -216,11 +216,12 @@ def test_a_past_day_without_archive_fails_from_a_live_mirror_as_from_http(tmp_pa
     (tmp_path / "live").mkdir()
     with pytest.raises(FileNotFoundError) as from_mirror:
         FileImdbSource(folder=str(tmp_path / "live")).archive(TITLE_RATINGS, past, tmp_path / "raw", False)
-    with LocalFileServer({}) as server:
+    # The server serves the file of another day (its Last-Modified is in 2023): one HEAD tells, nothing is fetched.
+    with LocalFileServer({"/" + TITLE_RATINGS.file_name: b"a newer release"}) as server:
         base_url = server.url("/")
         with pytest.raises(FileNotFoundError) as from_http:
             HttpImdbSource(base_url=base_url).archive(TITLE_RATINGS, past, tmp_path / "raw", False)
-        assert server.requests == []
+        assert [request.method for request in server.requests] == ["HEAD"]
     assert "serves only the current snapshot" in str(from_mirror.value)
     assert str(from_mirror.value).replace(str(tmp_path / "live"), "<source>") == str(from_http.value).replace(
         base_url, "<source>"

@@ -197,6 +197,51 @@ def test_title_distributions_look_like_imdb(demo: dict[str, pl.DataFrame]) -> No
     assert adult.str.contains("Adult").all()
 
 
+def test_years_runtimes_and_careers_have_imdbs_shape(
+    two_days: tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame]],
+) -> None:
+    """The shapes named in the generator's docstring, measured on the files with DuckDB."""
+    today, _ = two_days
+    connection = duckdb.connect()
+    for table, name in (("basics", "title.basics"), ("principals", "title.principals"), ("names", "name.basics")):
+        connection.register(table, today[name])
+
+    def rows(sql: str) -> list[tuple]:
+        return connection.sql(sql).fetchall()
+
+    titles = "(select tconst, titleType, try_cast(startYear as int) y, try_cast(runtimeMinutes as int) rt from basics)"
+    # Television starts in 1946, home video and games in 1975; production grows decade by decade.
+    first_years = dict(rows(f"select titleType, min(y) from {titles} group by 1"))
+    assert min(first_years[t] for t in ("tvEpisode", "tvSeries", "tvMovie", "tvMiniSeries")) >= 1946
+    assert min(first_years["video"], first_years["videoGame"]) >= 1975
+    per_decade = dict(rows(f"select y // 10 * 10, count(*) from {titles} where y < 2020 group by 1"))
+    assert [per_decade[d] for d in (1930, 1960, 1990, 2010)] == sorted(per_decade[d] for d in (1930, 1960, 1990, 2010))
+    assert per_decade[2010] > 10 * per_decade[1960]
+
+    # Early films ran minutes, features reached about 90 minutes later on.
+    early, modern = rows(
+        f"""select median(rt) filter (where y < 1910), median(rt) filter (where y >= 1960)
+            from {titles} where titleType = 'movie'"""
+    )[0]
+    assert early < 20 and 80 <= modern <= 110
+
+    # Careers: people with at least 5 credits worked for years, not for a century.
+    spans = rows(
+        """select median(span), max(span), count(*) from (
+               select p.nconst, max(try_cast(b.startYear as int)) - min(try_cast(b.startYear as int)) span
+               from principals p join basics b using (tconst) group by 1 having count(*) >= 5)"""
+    )[0]
+    assert 8 <= spans[0] <= 25 and spans[1] <= generator.CAREER_YEARS_MAX + 2 and spans[2] > 100
+    # Those with a birth year had their first credit as adults.
+    first_credit_age = rows(
+        """select median(first_year - try_cast(n.birthYear as int)) from (
+               select p.nconst, min(try_cast(b.startYear as int)) first_year
+               from principals p join basics b using (tconst) group by 1) c
+           join names n using (nconst) where try_cast(n.birthYear as int) >= 1850"""
+    )[0][0]
+    assert 18 <= first_credit_age <= 45
+
+
 def test_runtime_quirks_appear(two_days: tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame]]) -> None:
     runtimes = two_days[0]["title.basics"]["runtimeMinutes"].drop_nulls()
     junk = runtimes.filter(~runtimes.str.contains(r"^\d+$"))

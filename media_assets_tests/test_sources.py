@@ -77,6 +77,31 @@ def test_http_source_downloads_today_and_refuses_a_past_day_it_never_archived(tm
         assert kept.outcome is Outcome.ARCHIVE_USED and len(server.requests) == requests_before
 
 
+def test_http_source_archives_yesterday_while_the_server_still_serves_yesterdays_release(tmp_path):
+    yesterday = _today() - dt.timedelta(days=1)
+    # A release the sensor saw just after midnight UTC: its files were last modified at 23:50 UTC yesterday.
+    released_at = dt.datetime.combine(yesterday, dt.time(23, 50), tzinfo=dt.UTC).timestamp()
+    with LocalFileServer() as server:
+        server.set_file("/title.ratings.tsv.gz", RATINGS_GZ, last_modified=released_at)
+        source = HttpImdbSource(base_url=server.url("/"), timeout_seconds=5)
+        assert source.still_serves(TITLE_RATINGS, yesterday)
+        result = source.archive(TITLE_RATINGS, yesterday, tmp_path, published=False)
+        assert result.outcome is Outcome.FETCHED
+        assert (tmp_path / yesterday.isoformat() / TITLE_RATINGS.file_name).read_bytes() == RATINGS_GZ
+        assert [request.method for request in server.requests_to("/title.ratings.tsv.gz")][0] == "HEAD"
+
+        # The day before is not what the server serves: refused, and nothing is downloaded for it.
+        two_days_ago = yesterday - dt.timedelta(days=1)
+        downloads_before = len(server.requests_to("/title.ratings.tsv.gz", "GET"))
+        with pytest.raises(FileNotFoundError, match=f"past snapshot {two_days_ago}.*serves only the current"):
+            source.archive(TITLE_RATINGS, two_days_ago, tmp_path, published=False)
+        assert len(server.requests_to("/title.ratings.tsv.gz", "GET")) == downloads_before
+        assert not (tmp_path / two_days_ago.isoformat() / TITLE_RATINGS.file_name).exists()
+        # Should IMDb refresh between the check and the download, the download says so and is not archived.
+        with pytest.raises(FileNotFoundError, match=f"now serves the snapshot of {yesterday}"):
+            source.offer(TITLE_RATINGS, two_days_ago, tmp_path / ".cache" / "http")
+
+
 @pytest.mark.parametrize(
     "environment, expected",
     [

@@ -6,6 +6,7 @@ Optional: it needs a TMDb API key, so it is not part of the daily job and nothin
 import logging
 
 import dagster as dg
+import httpx
 import polars as pl
 from pydantic import Field
 
@@ -14,6 +15,7 @@ from media_assets.enrich.tmdb import TmdbClient
 from media_assets.enrich.transforms import top_rated_titles
 from media_assets.partitions import daily_partitions
 from media_assets.resources import DataLake
+from media_assets.retries import NETWORK_RETRY_POLICY
 from media_assets.telemetry import peak_rss_bytes
 
 ENRICHMENT_GROUP = "enrichment"
@@ -29,6 +31,8 @@ class TmdbEnrichmentConfig(dg.Config):
     kinds={"polars", "parquet", "api"},
     owners=owners.DATA_ENGINEERING,
     tags={"layer": "enrichment"},
+    # TMDb down for minutes does not fail the step: it runs again after 30, 90 and 210 s.
+    retry_policy=NETWORK_RETRY_POLICY,
 )
 def tmdb_title_details(
     context: dg.AssetExecutionContext,
@@ -44,9 +48,15 @@ def tmdb_title_details(
     titles = top_rated_titles(fact_ratings, dim_title, config.top_n)
     # httpx logs every request URL at INFO, and a v3 key travels in the URL: keep it out of the run logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    details, summary = tmdb.fetch(
-        list(titles.select("tconst", "title_type").iter_rows()), data_lake.tmdb_cache_dir, log=context.log
-    )
+    try:
+        details, summary = tmdb.fetch(
+            list(titles.select("tconst", "title_type").iter_rows()), data_lake.tmdb_cache_dir, log=context.log
+        )
+    except httpx.TransportError:
+        raise  # the network: worth the retry policy
+    except Exception as error:
+        # A rejected or missing API key, a bad cache folder: the same again after a wait, so no retry.
+        raise dg.Failure(description=str(error), allow_retries=False) from error
     enriched = titles.select("title_id", "tconst", "bayesian_weighted_rating").join(details, on="tconst", how="left")
     context.add_output_metadata(
         {

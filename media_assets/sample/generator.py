@@ -13,6 +13,20 @@ How the model changes from one day to the next (days are counted from `REFERENCE
 - titles and people get a new "version" on a per-member period (`RENAMES_PER_DAY` of them a day): a new
   version means a new primaryTitle / primaryName, and sometimes a new titleType;
 - ratings start some weeks after a title is born; votes grow linearly with time and the average drifts.
+
+The figures are synthetic, but their shapes are aimed at real IMDb's:
+- production volume: start years thin out going back (TITLE_AGE_MEANS), so titles per decade grow steadily and
+  steeply after 2000, as on IMDb; no television before 1946, no home video or video games before 1975;
+- movie runtimes by decade (FEATURE_RUNTIME_BY_YEAR): the medians of the real April 2025 title.basics rows in
+  /work/shared/imdb-real-samples/katzi23-2025 (movies of the 1910s 50, 1920s 63, 1930s 74 minutes), early films
+  of a few minutes before (the 1890s-1900s rows there are mostly shorts of 1-9 minutes), feature length of 80-95
+  minutes from the 1940s on (the 2022 rows of ocheretko-2022: 1950s 88, 1960s 91, 2010s 89, 2020s 93);
+- careers (`_Careers`): people are credited within a working life of 4-60 years (mean 18) placed by production
+  volume, so the median span between the first and last credit of people with >= 5 credits is 10-20 years, not
+  the whole history of film; birth years fall 18-40 years before the working life starts;
+- votes: IMDb lists only titles with at least 5 votes, so every rating starts at 5 votes and more; the median of
+  the real katzi23-2025 title.ratings rows is 93 votes (a quarter below 28), that of the sample's rated movies and
+  series is of the same order.
 """
 
 from __future__ import annotations
@@ -128,22 +142,36 @@ class _TitleType:
     runtime_null_share: float
     runtime_mean: float
     runtime_sd: float
+    earliest_year: int
+    """No title of the type starts before: film from 1890, television from 1946, home video and games from 1975."""
 
 
 TITLE_TYPES = (
-    _TitleType("tvEpisode", 0.670, "tvEpisode", 0.06, 8, 1.6, 7, True, 0.70, 35, 15),
-    _TitleType("short", 0.085, "tvShort", 0.12, 10, 1.6, 6, True, 0.25, 12, 8),
-    _TitleType("movie", 0.063, "tvMovie", 0.45, 60, 2.3, 14, False, 0.25, 95, 22),
-    _TitleType("video", 0.050, "movie", 0.20, 15, 1.8, 8, True, 0.40, 75, 30),
-    _TitleType("tvSeries", 0.050, "tvMiniSeries", 0.35, 40, 2.3, 12, False, 0.50, 40, 15),
-    _TitleType("tvMovie", 0.030, "movie", 0.40, 25, 1.8, 12, False, 0.30, 85, 15),
-    _TitleType("tvMiniSeries", 0.020, "tvSeries", 0.33, 30, 2.0, 12, False, 0.50, 50, 20),
-    _TitleType("tvSpecial", 0.015, "tvMovie", 0.30, 12, 1.8, 10, False, 0.40, 60, 25),
-    _TitleType("videoGame", 0.010, "video", 0.37, 25, 2.0, 9, False, 0.95, 30, 10),
-    _TitleType("tvShort", 0.0068, "short", 0.30, 10, 1.6, 6, True, 0.40, 8, 5),
-    _TitleType("tvPilot", 0.0002, "tvMovie", 0.30, 12, 1.6, 9, False, 0.40, 45, 15),
+    _TitleType("tvEpisode", 0.670, "tvEpisode", 0.06, 8, 1.6, 7, True, 0.70, 35, 15, 1946),
+    _TitleType("short", 0.085, "tvShort", 0.12, 10, 1.6, 6, True, 0.25, 12, 8, 1890),
+    _TitleType("movie", 0.063, "tvMovie", 0.45, 60, 2.3, 14, False, 0.25, 95, 22, 1890),
+    _TitleType("video", 0.050, "movie", 0.20, 15, 1.8, 8, True, 0.40, 75, 30, 1975),
+    _TitleType("tvSeries", 0.050, "tvMiniSeries", 0.35, 40, 2.3, 12, False, 0.50, 40, 15, 1946),
+    _TitleType("tvMovie", 0.030, "movie", 0.40, 25, 1.8, 12, False, 0.30, 85, 15, 1946),
+    _TitleType("tvMiniSeries", 0.020, "tvSeries", 0.33, 30, 2.0, 12, False, 0.50, 50, 20, 1946),
+    _TitleType("tvSpecial", 0.015, "tvMovie", 0.30, 12, 1.8, 10, False, 0.40, 60, 25, 1946),
+    _TitleType("videoGame", 0.010, "video", 0.37, 25, 2.0, 9, False, 0.95, 30, 10, 1975),
+    _TitleType("tvShort", 0.0068, "short", 0.30, 10, 1.6, 6, True, 0.40, 8, 5, 1946),
+    _TitleType("tvPilot", 0.0002, "tvMovie", 0.30, 12, 1.6, 9, False, 0.40, 45, 15, 1946),
 )
 _TYPE_INDEX = {t.name: k for k, t in enumerate(TITLE_TYPES)}
+_FEATURE_TYPES = (_TYPE_INDEX["movie"], _TYPE_INDEX["tvMovie"])
+FIRST_YEAR = 1890
+TITLE_AGE_MEANS = ((0.75, 10.0), (0.25, 25.0))
+"""startYear = REFERENCE_DATE's year - age, age a mixture of exponentials (share, mean years): three titles in four
+from the last decades, and the rest thins out going back, so production grows steadily and steeply after 2000."""
+FEATURE_RUNTIME_BY_YEAR = (
+    (1890, 8.0), (1905, 15.0), (1915, 50.0), (1925, 63.0), (1935, 74.0), (1945, 82.0), (1955, 88.0), (1965, 92.0),
+    (1990, 95.0),
+)  # fmt: skip
+"""Mean runtime (minutes) of a movie by start year, interpolated; the type's mean (95) from 1990 on. 1910s-1930s:
+the medians of the real April 2025 movies (50, 63, 74 minutes); before: early films ran minutes; from the 1940s:
+feature length, about 90."""
 _SERIES_TYPES = (_TYPE_INDEX["tvSeries"], _TYPE_INDEX["tvMiniSeries"])
 _SHORT_TYPES = (_TYPE_INDEX["short"], _TYPE_INDEX["tvShort"])
 ADULT_SHARE = 0.02
@@ -626,6 +654,81 @@ _CHARACTER_SET = np.array([_CHARACTERS_BY_CATEGORY.get(name, _NULL_CHOICE) for n
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Careers: who can be credited in which year.
+
+PEOPLE_PER_COHORT = 40
+MAX_COHORTS = 4000
+CAREER_YEARS_MIN = 4
+CAREER_YEARS_MEAN = 18.0
+CAREER_YEARS_MAX = 60
+UNIFORM_COHORT_SHARE = 0.15
+"""Share of cohorts spread evenly over the years rather than by production volume, so early years have cohorts
+of their own instead of borrowing people from decades later."""
+
+
+def _title_year_density(years: np.ndarray) -> np.ndarray:
+    """Share of titles per start year implied by TITLE_AGE_MEANS (before the wrap round, which is tiny)."""
+    age = _REFERENCE_YEAR - years
+    return sum(share * (np.exp(-age / mean) - np.exp(-(age + 1) / mean)) for share, mean in TITLE_AGE_MEANS)
+
+
+@dataclass(frozen=True)
+class _Careers:
+    """People in career cohorts: person p is in cohort cohort_count - 1 - p % cohort_count (the lowest numbers lead
+    the latest, busiest cohorts, as IMDb's lowest ids are prolific people), and a cohort works in the years
+    [first_year, last_year] (a working life of CAREER_YEARS_MIN-MAX years). Cohorts are placed by production volume,
+    so each gets a similar share of credits. `year_cohorts[year_starts[y]:][:year_counts[y]]` are the cohorts
+    working in year FIRST_YEAR + y (the nearest one where none does)."""
+
+    cohort_count: int
+    first_year: np.ndarray
+    last_year: np.ndarray
+    year_starts: np.ndarray
+    year_counts: np.ndarray
+    year_cohorts: np.ndarray
+
+    @classmethod
+    def build(cls, rng: _Random, base_people: int) -> _Careers:
+        count = int(np.clip(base_people // PEOPLE_PER_COHORT, 1, MAX_COHORTS))
+        years = np.arange(FIRST_YEAR, _REFERENCE_YEAR + 2)
+        density = _title_year_density(years)
+        density = (1 - UNIFORM_COHORT_SHARE) * density / density.sum() + UNIFORM_COHORT_SHARE / len(years)
+        cohorts = np.arange(count)
+        middle = years[np.minimum(np.searchsorted(np.cumsum(density), (cohorts + 0.5) / count), len(years) - 1)]
+        length = np.minimum(
+            CAREER_YEARS_MIN + np.floor(rng.exponential("career.length", cohorts, CAREER_YEARS_MEAN - 4)),
+            CAREER_YEARS_MAX,
+        ).astype(np.int64)
+        first_year = middle - length // 2
+        last_year = first_year + length
+        members: list[np.ndarray] = []
+        for year in years:
+            working = np.flatnonzero((first_year <= year) & (year <= last_year))
+            if len(working) == 0:
+                working = np.array([np.argmin(np.maximum(first_year - year, year - last_year))])
+            members.append(working)
+        counts = np.array([len(m) for m in members])
+        return cls(count, first_year, last_year, np.cumsum(counts) - counts, counts, np.concatenate(members))
+
+    def cohort_working_in(self, year: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """One cohort working in each `year`, chosen by `u` (uniform draws)."""
+        row = np.clip(year - FIRST_YEAR, 0, len(self.year_counts) - 1)
+        return self.year_cohorts[self.year_starts[row] + np.floor(u * self.year_counts[row]).astype(np.int64)]
+
+    def cohort_of(self, person: np.ndarray) -> np.ndarray:
+        """The cohort of `person`; also, given a cohort, the residue of its members (the mapping is an involution)."""
+        return self.cohort_count - 1 - person % self.cohort_count
+
+    def members_below(self, cohort: np.ndarray, universe: np.ndarray) -> np.ndarray:
+        """How many people numbered below `universe` are in `cohort` (at least 1: universe >= cohort_count)."""
+        return (universe - 1 - self.cohort_of(cohort)) // self.cohort_count + 1
+
+    def person(self, cohort: np.ndarray, rank: np.ndarray) -> np.ndarray:
+        """The `rank`-th person (0 = the lowest number) of `cohort`."""
+        return self.cohort_of(cohort) + rank * self.cohort_count
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # The model of one (scale, seed) and the rows it yields for one day.
 
 
@@ -649,6 +752,10 @@ class _Model:
     def people(self) -> _Population:
         base = round(SCALE_FULL_PEOPLE * self.scale)
         return _Population("person", "nm", base, BIRTHS_PER_DAY * base, 0.0, RENAMES_PER_DAY, 0.62, PERSON_ID_TOP)
+
+    @cached_property
+    def careers(self) -> _Careers:
+        return _Careers.build(self.rng, self.people.base_count)
 
     @cached_property
     def merged_people(self) -> _MergedPeople:
@@ -680,21 +787,29 @@ def _title_rows(model: _Model, first: int, stop: int, day: int, snapshot_year: i
     base_type = rng.choice("title.type", index, [t.share for t in TITLE_TYPES])
     version = titles.version(rng, index, born, day)
     retype_to = np.array([_TYPE_INDEX[t.retype_to] for t in TITLE_TYPES])
-    retyped = (version > 0) & (rng.uniform("title.retype", index, version) < 0.2)
-    shown_type = np.where(retyped, retype_to[base_type], base_type)
     is_adult = rng.uniform("title.adult", index) < ADULT_SHARE
     is_episode = base_type == _TYPE_INDEX["tvEpisode"]
 
-    # startYear: skewed to recent years; titles born during the model's time are mostly of their birth year.
+    # startYear: skewed to recent years; titles born during the model's time are mostly of their birth year. Ages
+    # beyond the type's earliest year wrap round to recent years (a tiny share, and no pile-up at the start).
+    (recent_share, recent_mean), (_, older_mean) = TITLE_AGE_MEANS
     age = np.where(
-        rng.uniform("title.age_kind", index) < 0.75,
-        rng.exponential("title.age_recent", index, 10.0),
-        rng.uniform("title.age_any", index) * (_REFERENCE_YEAR - 1890),
+        rng.uniform("title.age_kind", index) < recent_share,
+        rng.exponential("title.age_recent", index, recent_mean),
+        rng.exponential("title.age_older", index, older_mean),
     )
-    start_year = np.maximum(_REFERENCE_YEAR - np.floor(age).astype(np.int64), 1890)
+    earliest_years = np.array([t.earliest_year for t in TITLE_TYPES])
+    year = _REFERENCE_YEAR - np.fmod(np.floor(age).astype(np.int64), _REFERENCE_YEAR - earliest_years[base_type] + 1)
     recent = (born >= 0) & (rng.uniform("title.recent", index) < 0.7)
-    start_year = np.where(recent, _year_of(born) + (rng.uniform("title.next_year", index) < 0.2), start_year)
-    start_year = np.minimum(start_year, snapshot_year)
+    year = np.where(recent, _year_of(born) + (rng.uniform("title.next_year", index) < 0.2), year)
+    start_year = np.minimum(year, snapshot_year)
+    # A correction of the type never makes an anachronism (a 1920s movie stays a movie, not a tvMovie).
+    retyped = (
+        (version > 0)
+        & (rng.uniform("title.retype", index, version) < 0.2)
+        & (earliest_years[retype_to[base_type]] <= year)
+    )
+    shown_type = np.where(retyped, retype_to[base_type], base_type)
     # Established films and series almost always have a year (the real April 2025 rows: all of them); a missing
     # year is mostly an episode or an announced title.
     start_year_null = rng.uniform("title.year_null", index) < np.where(is_episode, 0.06, 0.005)
@@ -703,8 +818,15 @@ def _title_rows(model: _Model, first: int, stop: int, day: int, snapshot_year: i
     end_year_null = ~ended | start_year_null | (end_year > snapshot_year)
 
     runtime_null_share = np.array([t.runtime_null_share for t in TITLE_TYPES])[base_type]
-    runtime_mean = np.array([t.runtime_mean for t in TITLE_TYPES])[base_type]
-    runtime_sd = np.array([t.runtime_sd for t in TITLE_TYPES])[base_type]
+    # Features ran minutes in early cinema and reached today's length by the 1960s; other types keep their length.
+    feature_years, feature_minutes = zip(*FEATURE_RUNTIME_BY_YEAR, strict=True)
+    era = np.where(
+        np.isin(base_type, _FEATURE_TYPES),
+        np.interp(start_year, feature_years, feature_minutes) / feature_minutes[-1],
+        1.0,
+    )
+    runtime_mean = np.array([t.runtime_mean for t in TITLE_TYPES])[base_type] * era
+    runtime_sd = np.array([t.runtime_sd for t in TITLE_TYPES])[base_type] * era
     runtime = np.maximum(1, np.round(runtime_mean + runtime_sd * rng.normal("title.runtime", index))).astype(np.int64)
     runtime_null = rng.uniform("title.runtime_null", index) < runtime_null_share
     quirk = rng.uniform("title.runtime_quirk", index)
@@ -761,7 +883,7 @@ def _title_rows(model: _Model, first: int, stop: int, day: int, snapshot_year: i
         "genres",
     )
     ratings = _ratings(rng, index, born, base_type, day, tconst)
-    principals = _principals(model, index, born, base_type, nonfiction, tconst)
+    principals = _principals(model, index, born, base_type, nonfiction, year, tconst)
     return _TitleRows(basics, ratings, principals)
 
 
@@ -844,10 +966,12 @@ def _principals(
     born: np.ndarray,
     base_type: np.ndarray,
     nonfiction: np.ndarray,
+    year: np.ndarray,
     tconst: pl.Series,
 ) -> pl.DataFrame:
-    """Rows of title.principals: cast first, then crew in IMDb's order, people drawn Zipf-like."""
-    rng, people = model.rng, model.people
+    """Rows of title.principals: cast first, then crew in IMDb's order, people drawn Zipf-like among those whose
+    career spans the title's year (`year`: its start year, also when startYear is not shown)."""
+    rng, people, careers = model.rng, model.people, model.careers
     mean = np.array([t.principals_mean for t in TITLE_TYPES])[base_type]
     skewed = np.array([t.principals_skewed for t in TITLE_TYPES])[base_type]
     geometric = 1 + np.floor(np.log1p(-rng.uniform("principals.count", index)) / np.log1p(-1.0 / mean))
@@ -863,13 +987,17 @@ def _principals(
     row_count, row_cast = count[title_row], cast_count[title_row]
     is_cast = ordering <= row_cast
 
-    # People: a title draws from those born by its own birth (so they exist whenever it does), Zipf-like by
-    # number (low numbers are the prolific veterans); some rows pick someone born in the year before.
+    # People: a title draws from those born by its own birth (so they exist whenever it does) in a career cohort
+    # working in the title's year, Zipf-like by number within the cohort (low numbers are its prolific veterans);
+    # some rows pick someone born in the year before.
     universe = people.universe_size(np.maximum(born, _EARLIEST_DAY))[title_row]
-    person = np.floor(universe * rng.uniform("principals.person", key) ** 2).astype(np.int64)
-    recent_window = np.minimum(universe, max(1, round(people.births_per_day * 365)))
-    recent = universe - 1 - np.floor(rng.uniform("principals.recent_person", key) * recent_window).astype(np.int64)
-    person = np.where(rng.uniform("principals.recent", key) < 0.15, recent, person)
+    cohort = careers.cohort_working_in(year[title_row], rng.uniform("principals.cohort", key))
+    members = careers.members_below(cohort, universe)
+    rank = np.floor(members * rng.uniform("principals.person", key) ** 2).astype(np.int64)
+    recent_window = -(-np.minimum(universe, max(1, round(people.births_per_day * 365))) // careers.cohort_count)
+    recent_rank = members - 1 - np.floor(rng.uniform("principals.recent_person", key) * recent_window).astype(np.int64)
+    rank = np.where(rng.uniform("principals.recent", key) < 0.15, np.maximum(recent_rank, 0), rank)
+    person = careers.person(cohort, rank)
     merged = model.merged_people
     orphan = merged.member(np.floor(rng.uniform("principals.orphan_person", key) * merged.count).astype(np.int64))
     person = np.where(rng.uniform("principals.orphan", key) < ORPHAN_REDIRECT_SHARE, orphan, person)
@@ -945,10 +1073,13 @@ def _name_rows(model: _Model, first: int, stop: int, day: int, snapshot_year: in
 
     has_birth = rng.uniform("person.has_birth", index) < BIRTH_YEAR_SHARE
     early = rng.uniform("person.early_birth", index) < EARLY_BIRTH_SHARE
+    # Born some 18-40 years before the career starts; the early births are authors of adapted works.
+    career_start = model.careers.first_year[model.careers.cohort_of(index)]
+    birth_age = 18 + np.floor(22 * rng.uniform("person.birth_age", index) ** 2)
     birth_year = np.where(
         early,
         1500 + np.floor(rng.uniform("person.early_year", index) * 400),
-        np.clip(np.round(1965 + 20 * rng.normal("person.birth_year", index)), 1880, 2015),
+        np.clip(career_start - birth_age, 1850, snapshot_year - 10),
     ).astype(np.int64)
     lifespan = 40 + np.floor(rng.uniform("person.lifespan", index) * 55).astype(np.int64)
     dead = np.where(has_birth, birth_year + lifespan <= snapshot_year, rng.uniform("person.dead", index) < 0.01)

@@ -15,7 +15,8 @@ user's files are only ever read.
 write, `cp -p` and `rsync -t` included, changes the ctime) is the one recorded, else by sha256.
 
 The rules, in the order `archive_file` applies them:
-- a live source (one that serves only its newest snapshot) gives a past day from its archive only;
+- a live source (one that serves only its newest snapshot) gives a past day from its archive only, unless it still
+  serves that day's snapshot (IMDb's files of a day until the next refresh, see `ImdbSource.still_serves`);
 - a published day's archive never changes: a source with other content is reported, not applied, unless the
   operator asked for a re-fetch (`refetch_published`);
 - a live source that still offers the latest earlier day's file has no new release: nothing is archived;
@@ -202,6 +203,9 @@ class ArchiveRequest:
     refetch_published: bool = False
     """Replace a published day's archive with a changed source anyway (an operator's explicit choice)."""
     min_free_bytes: int = 0
+    serves_past_day: Callable[[], bool] | None = None
+    """For a live source asked for a past day it has no archive of: whether it still serves that day's snapshot
+    (IMDb's files of day D are served until its next refresh, after midnight UTC). None: it never does."""
 
     @property
     def raw_dir(self) -> Path:
@@ -220,9 +224,10 @@ def archive_file(request: ArchiveRequest, offer: Callable[[], SourceFile]) -> Ar
     with file_lock(request.raw_root / ".locks" / f"{request.imdb_file.file_name}.lock"):
         archived = _recheck_identity(read_archived(request.dest)) or _adopt_unrecorded(request)
         if request.live and request.day < dt.datetime.now(dt.UTC).date():
-            if archived is None:
+            if archived is not None:
+                return ArchiveResult(Outcome.ARCHIVE_USED, archived, None)
+            if request.serves_past_day is None or not request.serves_past_day():
                 raise FileNotFoundError(past_day_not_served(request.imdb_file, request.day, request.source_name))
-            return ArchiveResult(Outcome.ARCHIVE_USED, archived, None)
         source = offer()
         if archived is not None and archived.intact and archived.record["source_identity"] == _source_key(source):
             return ArchiveResult(Outcome.UNCHANGED, archived, source)

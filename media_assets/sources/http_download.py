@@ -15,6 +15,7 @@ retried here, resuming from the bytes already on disk.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import hashlib
 import json
 import logging
@@ -166,6 +167,12 @@ def head_validators(client: httpx.Client, url: str) -> tuple[str | None, str | N
     if not response.is_success:
         raise DownloadError(f"HEAD {url}: HTTP {response.status_code} {response.reason_phrase}")
     return response.headers.get("ETag"), response.headers.get("Last-Modified")
+
+
+def last_modified_day(last_modified: str) -> dt.date:
+    """The UTC date of a `Last-Modified` value: the day of the snapshot IMDb's server serves (it refreshes once a
+    day)."""
+    return email.utils.parsedate_to_datetime(last_modified).astimezone(dt.UTC).date()
 
 
 class _Outcome(Enum):

@@ -15,7 +15,7 @@ import httpx
 from pydantic import Field
 
 from media_assets.sources.archive import ArchiveRequest, ArchiveResult, SourceFile, archive_file, check_free_space
-from media_assets.sources.http_download import download_file
+from media_assets.sources.http_download import download_file, head_validators, last_modified_day
 from media_assets.sources.imdb_files import ImdbFile
 from media_assets.sources.sample_snapshots import sample_snapshot_folder
 
@@ -54,6 +54,10 @@ class ImdbSource(dg.ConfigurableResource, ABC):
     def offer(self, imdb_file: ImdbFile, snapshot_date: dt.date, cache_dir: Path) -> SourceFile:
         """The day's file as a local file to read (`cache_dir` is this source's own folder for downloads)."""
 
+    def still_serves(self, imdb_file: ImdbFile, snapshot_date: dt.date) -> bool:
+        """For a live source asked for a past day: whether what it serves now is still that day's snapshot."""
+        return False
+
     def archive(self, imdb_file: ImdbFile, snapshot_date: dt.date, raw_root: Path, published: bool) -> ArchiveResult:
         """Bring `raw_root/<day>/<file>` up to date from this source (see `media_assets.sources.archive`)."""
         request = ArchiveRequest(
@@ -65,6 +69,7 @@ class ImdbSource(dg.ConfigurableResource, ABC):
             published=published,
             refetch_published=self.refetch_published,
             min_free_bytes=self.min_free_bytes,
+            serves_past_day=lambda: self.still_serves(imdb_file, snapshot_date),
         )
         return archive_file(request, lambda: self.offer(imdb_file, snapshot_date, raw_root / ".cache" / self.kind))
 
@@ -137,6 +142,13 @@ class HttpImdbSource(ImdbSource):
     def url_of(self, imdb_file: ImdbFile) -> str:
         return self.base_url.rstrip("/") + "/" + imdb_file.file_name
 
+    def still_serves(self, imdb_file: ImdbFile, snapshot_date: dt.date) -> bool:
+        """True when the file's Last-Modified falls on `snapshot_date` (UTC), as the release sensor dates a release:
+        a release seen just after midnight UTC is filed under its own day, and is still served then."""
+        with httpx.Client(timeout=httpx.Timeout(self.timeout_seconds), follow_redirects=True) as client:
+            _, last_modified = head_validators(client, self.url_of(imdb_file))
+        return last_modified is not None and last_modified_day(last_modified) == snapshot_date
+
     def offer(self, imdb_file: ImdbFile, snapshot_date: dt.date, cache_dir: Path) -> SourceFile:
         url = self.url_of(imdb_file)
         cached = cache_dir / imdb_file.file_name
@@ -145,4 +157,11 @@ class HttpImdbSource(ImdbSource):
         check_free_space(cache_dir, cached.stat().st_size if cached.exists() else 0, self.min_free_bytes, url)
         with httpx.Client(timeout=httpx.Timeout(self.timeout_seconds), follow_redirects=True) as client:
             result = download_file(client, url, cached, max_attempts=self.max_attempts)
+        served_day = last_modified_day(result.last_modified) if result.last_modified else None
+        if snapshot_date < dt.datetime.now(dt.UTC).date() and served_day != snapshot_date:
+            # IMDb refreshed between the check and the download: these are another day's files.
+            raise FileNotFoundError(
+                f"{url} now serves the snapshot of {served_day} (Last-Modified {result.last_modified}), no longer "
+                f"the one of past day {snapshot_date}, which was not archived. Materialize today's partition instead."
+            )
         return SourceFile(result.path, url, ours=True, etag=result.etag, last_modified=result.last_modified)
