@@ -77,6 +77,12 @@ def test_main_command_materializes_a_partition_in_a_fresh_copy(tmp_path):
         assert runs.execute("select pipeline_name, status from runs").fetchall() == [("imdb_daily", "SUCCESS")]
     output = finished.stdout + finished.stderr
     assert "Warning:" not in output and " - DEBUG - " not in output, output[-3000:]
+    # The run ends with a summary: the gates and the score, the publication with its rows, and where things are.
+    assert f"quality {today}: score 0." in output and "genre_coverage       passed" in output
+    assert f"{today} published (attempt " in output and "fact_ratings " in output
+    named = re.findall(r"(/\S+?\.(?:json|duckdb))\b", output)
+    assert {Path(path).name for path in named} >= {"kpis.json", "pipeline_metrics.json", "warehouse.duckdb"}
+    assert all(Path(path).is_file() for path in named), named
 
 
 def test_readme_shows_the_warehouse_query_the_tests_run():

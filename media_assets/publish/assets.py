@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator
 
 import dagster as dg
+import pyarrow.parquet as pq
 
 from media_assets import owners
 from media_assets.model.transforms import MODEL_TABLES
@@ -169,10 +170,12 @@ def published_star_schema(
     report_out_of_date(context.instance, out_of_date)
     if own:
         context.log.warning(f"{partition_key} published, but out of date already: {own.reason}")
+    rows = {table: pq.ParquetFile(path).metadata.num_rows for table, path in published.tables.items()}
     context.log.info(
         f"{partition_key} published (attempt {generation}, built from "
         f"{published.predecessor.snapshot_date if published.predecessor else 'nothing: the first day'}): "
-        f"{data_lake.published.manifest_path(published.snapshot_date)}"
+        f"{data_lake.published.manifest_path(published.snapshot_date)}\n  rows: "
+        + ", ".join(f"{table} {count:,}" for table, count in rows.items())
     )
     if out_of_date:
         context.log.warning(

@@ -99,7 +99,10 @@ def previous_day(data_lake: DataLake, partition_key: str) -> PreviousDay | None:
 def audit_summary(partition_key: str, audit: DayAudit, report_path: Path) -> str:
     """The day's gates in a few lines, for the run's output (the one step that runs whether they pass or not)."""
     score = "null (a gate had no data)" if audit.quality_score is None else f"{audit.quality_score:.4f}"
-    lines = [f"quality {partition_key}: score {score}; report {report_path}"]
+    lines = [
+        f"quality {partition_key}: score {score}; report {report_path}",
+        "  raw lines: " + ", ".join(f"{dataset} {count:,}" for dataset, count in audit.raw_lines.items()),
+    ]
     for gate, result in audit.gates.items():
         rate = "no data" if result.pass_rate is None else f"{result.pass_rate:.4f} (threshold {result.threshold})"
         lines.append(f"  {gate:<20} {result.status:<8} {rate}")
