@@ -22,12 +22,12 @@ from media_assets.model.transforms import MODEL_TABLES
 from media_assets.publish.assets import (
     PUBLISHED_ASSET,
     PublishRefused,
-    generation_of,
     publish_day,
     report_out_of_date,
 )
 from media_assets.publish.state import PublishedState
 from media_assets.publish.warehouse import sync_warehouse
+from media_assets.quality.assets import generation_of
 from media_assets.quality.report import attempt_report_path, failed_gates, read_report, record_unpublication
 from media_assets.resources import DataLake
 

@@ -1,10 +1,14 @@
-"""Files written whole or not at all, through temporaries that name their writer so orphans can be removed."""
+"""Files written whole or not at all, through temporaries that name their writer so orphans can be removed; and
+the exclusive lock that keeps writers of one file from interleaving."""
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +64,12 @@ def write_json_atomically(path: Path, payload: Any) -> int:
     finally:
         tmp.unlink(missing_ok=True)
     return path.stat().st_size
+
+
+@contextlib.contextmanager
+def file_lock(lock_path: Path) -> Iterator[None]:
+    """An exclusive flock on `lock_path` (released when the holder exits, even by SIGKILL)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        yield

@@ -30,8 +30,9 @@ from media_assets.model.transforms import (
     rating_statistics,
 )
 from media_assets.partitions import daily_partitions, partition_date
-from media_assets.publish.assets import QUALITY_AUDIT_ASSET, generation_of
+from media_assets.publish.assets import QUALITY_AUDIT
 from media_assets.publish.state import CHAIN_TABLE, PREDECESSOR_SHA256_KEY
+from media_assets.quality.assets import generation_of
 from media_assets.quality.report import attempt_report_path, latest_report_path
 from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake
@@ -304,9 +305,9 @@ def quality_report(gates: Mapping[str, tuple[float, int, int]], threshold: float
 def quality_audit_stand_in(report: dict) -> dg.AssetsDefinition:
     """Writes `report` as the day's quality report (the attempt's, which the publish step reads, and the latest)
     and evaluates its gates as blocking checks on itself, like the quality helper's `quality_audit`."""
-    specs = [dg.AssetCheckSpec(gate, asset=QUALITY_AUDIT_ASSET, blocking=True) for gate in report["gates"]]
+    specs = [dg.AssetCheckSpec(gate, asset=QUALITY_AUDIT, blocking=True) for gate in report["gates"]]
 
-    @dg.asset(name=QUALITY_AUDIT_ASSET, partitions_def=daily_partitions, deps=list(MODEL_TABLES), check_specs=specs)
+    @dg.asset(name=QUALITY_AUDIT, partitions_def=daily_partitions, deps=list(MODEL_TABLES), check_specs=specs)
     def quality_audit(context: dg.AssetExecutionContext, data_lake: DataLake):
         generation = generation_of(context.run)
         attempt = attempt_report_path(data_lake, context.partition_key, generation)

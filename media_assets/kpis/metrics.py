@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from media_assets.atomic_files import write_json_atomically
 from media_assets.partitions import partition_date
-from media_assets.publish.assets import generation_of
+from media_assets.quality.assets import generation_of
 from media_assets.quality.report import attempt_report_path, latest_report_path
 from media_assets.resources import DataLake
 from media_assets.sources.assets import raw_asset_key

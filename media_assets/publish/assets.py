@@ -24,22 +24,17 @@ from media_assets.publish.state import (
     PublishedDay,
 )
 from media_assets.publish.warehouse import sync_warehouse
+from media_assets.quality.assets import QUALITY_AUDIT, generation_of
 from media_assets.quality.report import attempt_report_path, failed_gates, read_report, record_publication
 from media_assets.resources import DataLake
 
 PUBLISH_GROUP = "publish"
 PUBLISHED_ASSET = "published_star_schema"
-QUALITY_AUDIT_ASSET = "quality_audit"
 HISTORY_CHECK = "history_up_to_date"
 
 
 class PublishRefused(RuntimeError):
     """The staged tables of a day cannot be published as they are; the message says why and what to do."""
-
-
-def generation_of(run: dg.DagsterRun) -> str:
-    """The staging generation a run writes: its own id, or the id of the run it re-executes."""
-    return run.root_run_id or run.run_id
 
 
 def staged_generation(instance: dg.DagsterInstance, partition_key: str, generation: str) -> dg.EventLogRecord:
@@ -149,7 +144,7 @@ with warnings.catch_warnings():
     kinds={"parquet"},
     owners=owners.DATA_ENGINEERING,
     tags={"layer": "publish"},
-    deps=[*MODEL_TABLES, QUALITY_AUDIT_ASSET],
+    deps=[*MODEL_TABLES, QUALITY_AUDIT],
     check_specs=[history_check_spec],
 )
 def published_star_schema(

@@ -25,18 +25,17 @@ killed) is taken over, so a lost run never blocks the next one.
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from media_assets.atomic_files import write_json_atomically
+from media_assets.atomic_files import file_lock, write_json_atomically
 from media_assets.sources.raw_files import sha256_of
 
 MANIFEST_FILE = "manifest.json"
@@ -199,16 +198,9 @@ class PublishedState:
 
     # --- changing ----------------------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> contextlib.AbstractContextManager[None]:
         """Hold the published state's lock (an flock, so a killed holder releases it)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".lock").open("a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        return file_lock(self.root / ".lock")
 
     def acquire_chain(
         self, run_id: str, run_finished: Callable[[str], bool], waiting: Callable[[str], None] | None = None

@@ -13,13 +13,11 @@ An update loads only the days whose publication changed, so its cost does not gr
 one DuckDB transaction, so a reader sees the warehouse before or after it, never half of it.
 """
 
-import contextlib
-import fcntl
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 
+from media_assets.atomic_files import file_lock
 from media_assets.model.transforms import MODEL_TABLES
 from media_assets.publish.state import PublishedDay, PublishedState
 
@@ -59,18 +57,6 @@ SELECT * FROM dim_title WHERE valid_from <= day AND (valid_to IS NULL OR valid_t
 """
 
 
-@contextlib.contextmanager
-def _exclusive(warehouse_path: Path) -> Iterator[None]:
-    # DuckDB lets one process write a database file: updates from two runs wait for each other here instead of
-    # failing on DuckDB's own lock.
-    with warehouse_path.with_name(warehouse_path.name + ".lock").open("a") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
-
-
 def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -87,7 +73,12 @@ def sync_warehouse(warehouse_path: Path, published: PublishedState) -> dict[str,
         if publication is not None:
             days[day.isoformat()] = publication
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(warehouse_path), duckdb.connect(str(warehouse_path)) as connection:
+    # DuckDB lets one process write a database file: updates from two runs wait for each other here instead of
+    # failing on DuckDB's own lock.
+    with (
+        file_lock(warehouse_path.with_name(warehouse_path.name + ".lock")),
+        duckdb.connect(str(warehouse_path)) as connection,
+    ):
         connection.execute("BEGIN TRANSACTION")
         connection.execute(
             f"CREATE TABLE IF NOT EXISTS {WAREHOUSE_DAYS_TABLE} (snapshot_date DATE PRIMARY KEY, generation VARCHAR)"

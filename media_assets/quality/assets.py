@@ -73,6 +73,12 @@ QUALITY_CHECK_KEYS: dict[str, dg.AssetCheckKey] = {spec.name: spec.key for spec 
 CLEAN_INPUTS = [clean_asset_key(imdb_file).path[-1] for imdb_file in IMDB_FILES]
 
 
+def generation_of(run: dg.DagsterRun) -> str:
+    """The staging generation a run writes and audits: its own id, or the id of the run it re-executes (which
+    finishes the same attempt). Attempt reports are named by it, and the publish step publishes it."""
+    return run.root_run_id or run.run_id
+
+
 def clean_file(data_lake: DataLake, partition_key: str, imdb_file: ImdbFile, table: pl.LazyFrame) -> CleanFile:
     """A clean table with the side tables its clean step wrote beside it."""
     side_tables = {}
@@ -190,7 +196,7 @@ def quality_audit(
     `<data dir>/quality/<day>/attempts/<generation>.json` and `quality.json` (the latest attempt), and carried as
     blocking checks: the day is published only when every gate passed (or an operator waived them)."""
     partition_key = context.partition_key
-    generation = context.run.root_run_id or context.run.run_id
+    generation = generation_of(context.run)
     clean_tables = {
         TITLE_BASICS: clean_title_basics,
         TITLE_RATINGS: clean_title_ratings,

@@ -23,21 +23,19 @@ The rules, in the order `archive_file` applies them:
 - anything else new is verified, then replaces the day's file.
 """
 
-import contextlib
 import datetime as dt
 import errno
-import fcntl
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 import polars as pl
 
-from media_assets.atomic_files import temporary_sibling, write_json_atomically
+from media_assets.atomic_files import file_lock, temporary_sibling, write_json_atomically
 from media_assets.sources.imdb_files import ImdbFile
 from media_assets.sources.raw_files import (
     RawFileError,
@@ -165,15 +163,6 @@ def latest_archived_before(raw_root: Path, day: dt.date, imdb_file: ImdbFile) ->
         if name < day.isoformat() and (archived := read_archived(raw_root / name / imdb_file.file_name)):
             return archived
     return None
-
-
-@contextlib.contextmanager
-def file_lock(lock_path: Path) -> Iterator[None]:
-    """An exclusive flock on `lock_path` (released when the holder exits, even by SIGKILL)."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        yield
 
 
 def check_free_space(folder: Path, needed: int, margin: int, what: str) -> None:

@@ -4,9 +4,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from media_assets.atomic_files import remove_orphaned_temporaries, temporary_sibling
+from media_assets.atomic_files import file_lock, remove_orphaned_temporaries, temporary_sibling
 from media_assets.sample.generator import write_sample_snapshot
-from media_assets.sources.archive import file_lock
 
 
 def sample_snapshot_folder(cache_dir: Path, snapshot_date: dt.date, scale: float, seed: int) -> Path:
