@@ -58,7 +58,9 @@ def main() -> int:
                 print(f"day {number}/{args.days}: sample {day} generated in {generated_seconds:.1f} s")
             rows.append(measure_day(sample_dir, run_dir, day))
             row = rows[-1]
-            print(f"day {number}/{args.days}: {day} {row['wall_seconds']} s wall, {row['cpu_seconds']} CPU-s", flush=True)
+            print(
+                f"day {number}/{args.days}: {day} {row['wall_seconds']} s wall, {row['cpu_seconds']} CPU-s", flush=True
+            )
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
 
