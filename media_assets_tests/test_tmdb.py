@@ -140,6 +140,11 @@ def fetch(
     fake: FakeTmdb, titles: list[tuple[str, str]], cache_dir: Path, **overrides: Any
 ) -> tuple[pl.DataFrame, EnrichmentSummary]:
     """Run the fetch against the fake with fast test settings; `overrides` replace any of them."""
+    return asyncio.run(fetch_title_details(titles, **fetch_settings(fake, cache_dir, **overrides)))
+
+
+def fetch_settings(fake: FakeTmdb, cache_dir: Path, **overrides: Any) -> dict[str, Any]:
+    """`fetch_title_details`' settings for the fake: fast, with `overrides` replacing any of them."""
     settings: dict[str, Any] = dict(
         base_url=fake.base_url,
         api_key=V3_API_KEY,
@@ -152,7 +157,7 @@ def fetch(
         backoff_base_seconds=0.05,
     )
     settings.update(overrides)
-    return asyncio.run(fetch_title_details(titles, **settings))
+    return settings
 
 
 def without_fetch_time(frame: pl.DataFrame) -> list[dict[str, Any]]:
@@ -164,6 +169,45 @@ def row(tconst: str, status: str, **values: Any) -> dict[str, Any]:
     expected = dict.fromkeys(name for name in TMDB_DETAILS_SCHEMA if name != "fetched_at")
     expected.update(tconst=tconst, status=status, **values)
     return expected
+
+
+# The rows TMDb's answers for four of CATALOGUE's titles become, as `found_row`'s arguments: tconst, tmdb_id,
+# media_type, budget, revenue, popularity, vote_average, vote_count, poster, release_date.
+FOUND_ROWS = [
+    ("tt0111161", 278, "movie", 25000000, 28341469, 27.889, 8.708, 27640, "9cqNxx0GxF0bflZmeSMuL5tnGzr", "1994-09-23"),
+    ("tt0903747", 1396, "tv", None, None, 61.8, 8.9, 15200, "ztkUQFLlC19CCMYHW9o1zWhJRNq", "2008-01-20"),
+    ("tt0185906", 4613, "tv", None, None, 40.0, 8.6, 3900, "8JMXquNmdMUy2n2RgW8gfOM0O3l", "2001-09-09"),
+    ("tt0000001", 16612, "movie", 0, 0, 2.0, 5.6, 224, None, "1894-03-10"),  # TMDb's 0 money, no poster
+]  # fmt: skip
+
+
+def found_row(
+    tconst: str,
+    tmdb_id: int,
+    media_type: str,
+    budget: int | None,
+    revenue: int | None,
+    popularity: float,
+    vote_average: float,
+    vote_count: int,
+    poster: str | None,
+    release_date: str,
+) -> dict[str, Any]:
+    """An expected output row of a title TMDb knows (all of the catalogue's are in English)."""
+    return row(
+        tconst,
+        "found",
+        tmdb_id=tmdb_id,
+        media_type=media_type,
+        budget=budget,
+        revenue=revenue,
+        popularity=popularity,
+        vote_average=vote_average,
+        vote_count=vote_count,
+        poster_url=None if poster is None else f"https://image.tmdb.org/t/p/w500/{poster}.jpg",
+        release_date=dt.date.fromisoformat(release_date),
+        original_language="en",
+    )
 
 
 def test_movie_and_series_values(fake: FakeTmdb, tmp_path: Path) -> None:
@@ -179,60 +223,7 @@ def test_movie_and_series_values(fake: FakeTmdb, tmp_path: Path) -> None:
     frame, summary = fetch(fake, titles, tmp_path)
 
     assert frame.schema == pl.Schema(TMDB_DETAILS_SCHEMA)
-    assert without_fetch_time(frame) == [
-        row(
-            "tt0111161",
-            "found",
-            tmdb_id=278,
-            media_type="movie",
-            budget=25000000,
-            revenue=28341469,
-            popularity=27.889,
-            vote_average=8.708,
-            vote_count=27640,
-            poster_url="https://image.tmdb.org/t/p/w500/9cqNxx0GxF0bflZmeSMuL5tnGzr.jpg",
-            release_date=dt.date(1994, 9, 23),
-            original_language="en",
-        ),
-        row(
-            "tt0903747",
-            "found",
-            tmdb_id=1396,
-            media_type="tv",
-            popularity=61.8,
-            vote_average=8.9,
-            vote_count=15200,
-            poster_url="https://image.tmdb.org/t/p/w500/ztkUQFLlC19CCMYHW9o1zWhJRNq.jpg",
-            release_date=dt.date(2008, 1, 20),
-            original_language="en",
-        ),
-        row(
-            "tt0185906",
-            "found",
-            tmdb_id=4613,
-            media_type="tv",
-            popularity=40.0,
-            vote_average=8.6,
-            vote_count=3900,
-            poster_url="https://image.tmdb.org/t/p/w500/8JMXquNmdMUy2n2RgW8gfOM0O3l.jpg",
-            release_date=dt.date(2001, 9, 9),
-            original_language="en",
-        ),
-        row(
-            "tt0000001",
-            "found",
-            tmdb_id=16612,
-            media_type="movie",
-            budget=0,
-            revenue=0,
-            popularity=2.0,
-            vote_average=5.6,
-            vote_count=224,
-            release_date=dt.date(1894, 3, 10),
-            original_language="en",
-        ),
-        row(UNKNOWN_ID, "not_found"),
-    ]
+    assert without_fetch_time(frame) == [*(found_row(*values) for values in FOUND_ROWS), row(UNKNOWN_ID, "not_found")]
     assert summary == EnrichmentSummary(requested=5, from_cache=0, fetched=5, not_found=1, failed=0)
     assert frame["fetched_at"].is_between(started, dt.datetime.now(dt.UTC)).all()
     # Series are read from /3/tv, other types from /3/movie; an unknown id needs no details request.
@@ -422,15 +413,7 @@ def test_interrupted_run_keeps_what_it_fetched(fake: FakeTmdb, tmp_path: Path) -
     async def run_then_cancel() -> None:
         task = asyncio.create_task(
             fetch_title_details(
-                titles,
-                base_url=fake.base_url,
-                api_key=V3_API_KEY,
-                cache_dir=tmp_path,
-                max_age=dt.timedelta(days=30),
-                requests_per_second=1000,
-                max_concurrency=2,
-                max_attempts=3,
-                timeout_seconds=30,
+                titles, **fetch_settings(fake, tmp_path, max_concurrency=2, max_attempts=3, timeout_seconds=30)
             )
         )
         # Both workers end up waiting on a held request: answered + 2 requests arrived.
