@@ -227,7 +227,18 @@ _EPISODE_TEMPLATES = (
     ("Episode dated {day} {month} {year}", 10.0),
     *((text, weight * 0.45) for text, weight in _TITLE_TEMPLATES),
 )
+_TITLE_WORDS = {
+    "adj": _ADJECTIVES,
+    "noun": _NOUNS,
+    "noun2": _NOUNS,
+    "sequel": _SEQUELS,
+    "foreign": _FOREIGN_WORDS,
+    "quoted": _QUOTED_WORDS,
+    "month": _MONTHS,
+}
+"""The word slots of the title templates and their vocabularies (the other slots are numbers)."""
 _ORIGINAL_TITLE_TEMPLATES = (("{article} {foreign}", 1.0), ("{foreign} {foreign2}", 1.0))
+_ORIGINAL_TITLE_WORDS = {"article": _FOREIGN_ARTICLES, "foreign": _FOREIGN_WORDS, "foreign2": _FOREIGN_WORDS}
 ORIGINAL_TITLE_DIFFERS_SHARE = 0.10
 
 _MALE_FIRST = (
@@ -261,6 +272,8 @@ _NAME_TEMPLATES = (
     ("{first}", 1.0),
     ('{first} "{nick}" {last}', 1.5),  # bare quotes in names, as in the real name.basics
 )
+_NAME_WORDS = {"last": _LAST_NAMES, "last2": _LAST_NAMES, "initial": _INITIALS, "cjk": _CJK_NAMES, "nick": _NICKNAMES}
+"""The word slots of the name templates but `first`, and their vocabularies."""
 MALE_SHARE = 0.55
 
 PROFESSIONS = (
@@ -503,6 +516,28 @@ def _render(slots: pl.DataFrame, templates: Sequence[tuple[str, float]], choice:
 
 def _template_weights(templates: Sequence[tuple[str, float]]) -> list[float]:
     return [weight for _, weight in templates]
+
+
+@dataclass(frozen=True)
+class _TextDraws:
+    """The uniform draws of one kind of text (streams `<stream_prefix>.<name>`) for members at their version: a new
+    version (a rename) draws new words and a new template."""
+
+    rng: _Random
+    stream_prefix: str
+    index: np.ndarray
+    version: np.ndarray
+
+    def __call__(self, name: str) -> np.ndarray:
+        return self.rng.uniform(f"{self.stream_prefix}.{name}", self.index, self.version)
+
+    def words(self, vocabularies: dict[str, Sequence[str]]) -> dict[str, pl.Series]:
+        """One word per member for each slot, from the slot's vocabulary, drawn from the stream named by the slot."""
+        return {slot: _pick(vocabulary, self(slot)) for slot, vocabulary in vocabularies.items()}
+
+    def template(self, templates: Sequence[tuple[str, float]]) -> np.ndarray:
+        """The index of each member's template, drawn by weight."""
+        return _weighted_index(_template_weights(templates), self("template"))
 
 
 def _drop_repeats(picks: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -891,46 +926,26 @@ def _title_text(
     rng: _Random, index: np.ndarray, version: np.ndarray, is_episode: np.ndarray, start_year: np.ndarray
 ) -> pl.Series:
     """primaryTitle of each title at its current version (a new version is a rename)."""
-
-    def u(stream: str) -> np.ndarray:
-        return rng.uniform(f"title.text.{stream}", index, version)
-
+    draw = _TextDraws(rng, "title.text", index, version)
     slots = pl.DataFrame(
         {
-            "adj": _pick(_ADJECTIVES, u("adj")),
-            "noun": _pick(_NOUNS, u("noun")),
-            "noun2": _pick(_NOUNS, u("noun2")),
-            "sequel": _pick(_SEQUELS, u("sequel")),
-            "foreign": _pick(_FOREIGN_WORDS, u("foreign")),
-            "quoted": _pick(_QUOTED_WORDS, u("quoted")),
-            "season": 1 + np.floor(-np.log1p(-u("season")) * 2.0).astype(np.int64),
-            "episode": 1 + np.floor(u("episode") * 24).astype(np.int64),
-            "day": 1 + np.floor(u("day") * 28).astype(np.int64),
-            "month": _pick(_MONTHS, u("month")),
-            "year": np.minimum(start_year, _REFERENCE_YEAR) - np.floor(u("year_back") * 3).astype(np.int64),
+            **draw.words(_TITLE_WORDS),
+            "season": 1 + np.floor(-np.log1p(-draw("season")) * 2.0).astype(np.int64),
+            "episode": 1 + np.floor(draw("episode") * 24).astype(np.int64),
+            "day": 1 + np.floor(draw("day") * 28).astype(np.int64),
+            "year": np.minimum(start_year, _REFERENCE_YEAR) - np.floor(draw("year_back") * 3).astype(np.int64),
         }
     )
     # Episodes draw from the episode templates; their first two are episode-only, the rest shared with titles.
-    episode_choice = _weighted_index(_template_weights(_EPISODE_TEMPLATES), u("template"))
-    title_choice = _weighted_index(_template_weights(_TITLE_TEMPLATES), u("template")) + 2
-    return _render(slots, _EPISODE_TEMPLATES, np.where(is_episode, episode_choice, title_choice))
+    choice = np.where(is_episode, draw.template(_EPISODE_TEMPLATES), draw.template(_TITLE_TEMPLATES) + 2)
+    return _render(slots, _EPISODE_TEMPLATES, choice)
 
 
 def _original_title_text(rng: _Random, index: np.ndarray, version: np.ndarray) -> pl.Series:
     """originalTitle where it differs from primaryTitle: a foreign-language title."""
-
-    def u(stream: str) -> np.ndarray:
-        return rng.uniform(f"title.original.{stream}", index, version)
-
-    slots = pl.DataFrame(
-        {
-            "article": _pick(_FOREIGN_ARTICLES, u("article")),
-            "foreign": _pick(_FOREIGN_WORDS, u("foreign")),
-            "foreign2": _pick(_FOREIGN_WORDS, u("foreign2")),
-        }
-    )
-    choice = _weighted_index(_template_weights(_ORIGINAL_TITLE_TEMPLATES), u("template"))
-    return _render(slots, _ORIGINAL_TITLE_TEMPLATES, choice)
+    draw = _TextDraws(rng, "title.original", index, version)
+    slots = pl.DataFrame(draw.words(_ORIGINAL_TITLE_WORDS))
+    return _render(slots, _ORIGINAL_TITLE_TEMPLATES, draw.template(_ORIGINAL_TITLE_TEMPLATES))
 
 
 def _ratings(
@@ -1044,6 +1059,21 @@ def _principals(
     )
 
 
+def _person_name_text(rng: _Random, index: np.ndarray, version: np.ndarray, male: np.ndarray) -> pl.Series:
+    """primaryName of each person at the current version (a new version is a rename)."""
+    draw = _TextDraws(rng, "person.name", index, version)
+    # One draw of the first name, read in the men's or the women's list.
+    slots = pl.DataFrame(
+        {
+            "male_first": _pick(_MALE_FIRST, draw("first")),
+            "female_first": _pick(_FEMALE_FIRST, draw("first")),
+            "male": male,
+            **draw.words(_NAME_WORDS),
+        }
+    ).with_columns(first=pl.when("male").then("male_first").otherwise("female_first"))
+    return _render(slots, _NAME_TEMPLATES, draw.template(_NAME_TEMPLATES))
+
+
 def _name_rows(model: _Model, first: int, stop: int, day: int, snapshot_year: int) -> pl.DataFrame:
     """Rows of name.basics for people numbered [first, stop) who exist on `day` (merged people never do)."""
     rng, people, titles = model.rng, model.people, model.titles
@@ -1054,22 +1084,7 @@ def _name_rows(model: _Model, first: int, stop: int, day: int, snapshot_year: in
     version = people.version(rng, index, born, day)
     male = model.is_male(index)
 
-    def u(stream: str) -> np.ndarray:
-        return rng.uniform(f"person.name.{stream}", index, version)
-
-    slots = pl.DataFrame(
-        {
-            "male_first": _pick(_MALE_FIRST, u("first")),
-            "female_first": _pick(_FEMALE_FIRST, u("first")),
-            "male": male,
-            "last": _pick(_LAST_NAMES, u("last")),
-            "last2": _pick(_LAST_NAMES, u("last2")),
-            "initial": _pick(_INITIALS, u("initial")),
-            "cjk": _pick(_CJK_NAMES, u("cjk")),
-            "nick": _pick(_NICKNAMES, u("nick")),
-        }
-    ).with_columns(first=pl.when("male").then("male_first").otherwise("female_first"))
-    name = _render(slots, _NAME_TEMPLATES, _weighted_index(_template_weights(_NAME_TEMPLATES), u("template")))
+    name = _person_name_text(rng, index, version, male)
 
     has_birth = rng.uniform("person.has_birth", index) < BIRTH_YEAR_SHARE
     early = rng.uniform("person.early_birth", index) < EARLY_BIRTH_SHARE
