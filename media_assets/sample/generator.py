@@ -821,15 +821,14 @@ def _title_rows(model: _Model, first: int, stop: int, day: int, snapshot_year: i
     ended = np.isin(base_type, _SERIES_TYPES) & (rng.uniform("title.ended", index) < 0.5)
     end_year = start_year + np.floor(rng.exponential("title.run_years", index, 3.0)).astype(np.int64)
     end_year_null = ~ended | start_year_null | (end_year > snapshot_year)
+    shown_type = _shown_type(rng, index, version, base_type, year)
     genres = _title_genres(rng, index, base_type, is_adult)
 
     tconst = pl.DataFrame({"id": titles.ids(rng, index)}).select(_id_text(titles.id_prefix, "id")).to_series()
     basics = pl.DataFrame(
         {
             "tconst": tconst,
-            "titleType": pl.Series([t.name for t in TITLE_TYPES]).gather(
-                _shown_type(rng, index, version, base_type, year)
-            ),
+            "titleType": pl.Series([t.name for t in TITLE_TYPES]).gather(shown_type),
             "primaryTitle": _title_text(rng, index, version, is_episode, start_year),
             "originalTitle": _original_title_text(rng, index, version),
             "original_differs": rng.uniform("title.original_differs", index) < ORIGINAL_TITLE_DIFFERS_SHARE,
