@@ -14,7 +14,7 @@ import dagster as dg
 
 from media_assets.jobs import imdb_daily
 from media_assets.partitions import daily_partitions
-from media_assets.releases import ReleaseIncomplete, current_release
+from media_assets.releases import Release, ReleaseIncomplete, current_release
 from media_assets.schedules import RELEASE_SENSOR_NAME, SCHEDULE_NAME, SCHEDULE_TAG, run_by_trigger
 from media_assets.settings import ImdbSourceSettings, settings
 
@@ -48,46 +48,61 @@ def build_release_sensor(source: ImdbSourceSettings) -> dg.SensorDefinition:
         if release.day < daily_partitions.start.date():
             return dg.SkipReason(f"The release of {release.day} is before the first partition: nothing to run.")
 
-        previous = json.loads(context.cursor) if context.cursor else None
-        if previous is not None:
-            last_run = previous["validators"]
-            unchanged = [name for name, value in release.validators.items() if last_run.get(name) == value]
-            if len(unchanged) == len(release.validators):
-                return dg.SkipReason(
-                    f"No new IMDb release: none of the {len(unchanged)} files changed since release "
-                    f"{previous['release']} was run."
-                )
-            if unchanged:
-                changed = [name for name in release.validators if name not in unchanged]
-                return dg.SkipReason(
-                    f"Release in progress: {', '.join(changed)} changed since release {previous['release']}, still "
-                    f"waiting for {', '.join(unchanged)}."
-                )
-
-        partition_key = release.day.isoformat()
-        # The release counts as handled either way: a later tick must not run it once the schedule's run is over.
-        cursor = json.dumps({"release": release.id, "validators": dict(release.validators)})
-        run = run_by_trigger(context.instance, partition_key, SCHEDULE_TAG, SCHEDULE_NAME)
-        if run is not None:
-            return dg.SensorResult(
-                skip_reason=(
-                    f"Release {release.id} is of {partition_key}, which {SCHEDULE_NAME} already runs (run "
-                    f"{run.run_id}, {run.status.value})."
-                ),
-                cursor=cursor,
-            )
-        return dg.SensorResult(
-            run_requests=[
-                dg.RunRequest(
-                    run_key=f"imdb-release-{release.id}",
-                    partition_key=partition_key,
-                    tags={RELEASE_TAG_KEY: release.id},
-                )
-            ],
-            cursor=cursor,
-        )
+        not_new = _not_a_new_release(context.cursor, release)
+        if not_new is not None:
+            return not_new
+        return _run_release(context, release)
 
     return imdb_release_sensor
+
+
+def _not_a_new_release(cursor: str | None, release: Release) -> dg.SkipReason | None:
+    """Why `release` is not run when none or only some of its files changed since the release last run (the
+    sensor's `cursor`): IMDb publishes the four one after the other. None when all four changed."""
+    previous = json.loads(cursor) if cursor else None
+    if previous is None:
+        return None
+    last_run = previous["validators"]
+    unchanged = [name for name, value in release.validators.items() if last_run.get(name) == value]
+    if len(unchanged) == len(release.validators):
+        return dg.SkipReason(
+            f"No new IMDb release: none of the {len(unchanged)} files changed since release "
+            f"{previous['release']} was run."
+        )
+    if unchanged:
+        changed = [name for name in release.validators if name not in unchanged]
+        return dg.SkipReason(
+            f"Release in progress: {', '.join(changed)} changed since release {previous['release']}, still "
+            f"waiting for {', '.join(unchanged)}."
+        )
+    return None
+
+
+def _run_release(context: dg.SensorEvaluationContext, release: Release) -> dg.SensorResult:
+    """The run of a new release's day, unless the daily schedule has run that day; the cursor records the release
+    either way."""
+    partition_key = release.day.isoformat()
+    # The release counts as handled either way: a later tick must not run it once the schedule's run is over.
+    cursor = json.dumps({"release": release.id, "validators": dict(release.validators)})
+    run = run_by_trigger(context.instance, partition_key, SCHEDULE_TAG, SCHEDULE_NAME)
+    if run is not None:
+        return dg.SensorResult(
+            skip_reason=(
+                f"Release {release.id} is of {partition_key}, which {SCHEDULE_NAME} already runs (run "
+                f"{run.run_id}, {run.status.value})."
+            ),
+            cursor=cursor,
+        )
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"imdb-release-{release.id}",
+                partition_key=partition_key,
+                tags={RELEASE_TAG_KEY: release.id},
+            )
+        ],
+        cursor=cursor,
+    )
 
 
 imdb_release_sensor = build_release_sensor(settings.imdb_source)

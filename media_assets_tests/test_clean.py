@@ -55,6 +55,12 @@ def tsv(*fields: str) -> str:
     return "\t".join(fields)
 
 
+def quarantined_rows(lines: list[str], reasons: dict[int, str]) -> list[tuple[int, str, str]]:
+    """The expected quarantine rows (line number, reason, raw line) of the data lines `lines` of a file, from the
+    reason of each quarantined line number (the header is line 1, so `lines[0]` is line 2)."""
+    return [(number, reason, lines[number - 2]) for number, reason in reasons.items()]
+
+
 N = "\\N"
 
 TITLE_BASICS_LINES = [
@@ -101,14 +107,17 @@ def test_title_basics_every_case(tmp_path: Path):
     ]
     assert quarantined.schema == QUARANTINE_SCHEMA
     assert quarantined["raw_bytes"].null_count() == quarantined.height  # only lines that are not UTF-8 have bytes
-    assert quarantined.drop("raw_bytes").rows() == [
-        (8, "wrong_field_count", TITLE_BASICS_LINES[6]),
-        (9, "wrong_field_count", TITLE_BASICS_LINES[7]),
-        (10, "bad_tconst", TITLE_BASICS_LINES[8]),
-        (11, "duplicate_key", TITLE_BASICS_LINES[9]),
-        (13, "wrong_field_count", ""),
-        (14, "bad_tconst", TITLE_BASICS_LINES[12]),
-    ]
+    assert quarantined.drop("raw_bytes").rows() == quarantined_rows(
+        TITLE_BASICS_LINES,
+        {
+            8: "wrong_field_count",
+            9: "wrong_field_count",
+            10: "bad_tconst",
+            11: "duplicate_key",
+            13: "wrong_field_count",
+            14: "bad_tconst",
+        },
+    )
     assert nulled.schema == NULLED_SCHEMA
     assert nulled.rows() == [
         (6, "runtimeMinutes", "Reality-TV"),
@@ -169,15 +178,18 @@ def test_title_ratings_every_case(tmp_path: Path):
         (10872600, "tt10872600", 8.1, 1_000_000),
         (11, "tt0000011", 1.0, 0),
     ]
-    assert quarantined.drop("raw_bytes").rows() == [
-        (4, "bad_averageRating", RATINGS_LINES[2]),
-        (5, "bad_averageRating", RATINGS_LINES[3]),
-        (6, "bad_numVotes", RATINGS_LINES[4]),
-        (7, "bad_numVotes", RATINGS_LINES[5]),
-        (8, "duplicate_key", RATINGS_LINES[6]),
-        (9, "bad_averageRating", RATINGS_LINES[7]),
-        (10, "wrong_field_count", RATINGS_LINES[8]),
-    ]
+    assert quarantined.drop("raw_bytes").rows() == quarantined_rows(
+        RATINGS_LINES,
+        {
+            4: "bad_averageRating",
+            5: "bad_averageRating",
+            6: "bad_numVotes",
+            7: "bad_numVotes",
+            8: "duplicate_key",
+            9: "bad_averageRating",
+            10: "wrong_field_count",
+        },
+    )
     assert nulled.height == 0
 
 
@@ -207,11 +219,9 @@ def test_name_basics_every_case(tmp_path: Path):
         (5, "nm0000005", "Year Zero", None, None, None, [1]),
         (12345678, "nm12345678", "Eight Digits", 1980, None, ["actress"], [10872600]),
     ]
-    assert quarantined.drop("raw_bytes").rows() == [
-        (8, "bad_nconst", NAME_LINES[6]),
-        (9, "duplicate_key", NAME_LINES[7]),
-        (10, "wrong_field_count", NAME_LINES[8]),
-    ]
+    assert quarantined.drop("raw_bytes").rows() == quarantined_rows(
+        NAME_LINES, {8: "bad_nconst", 9: "duplicate_key", 10: "wrong_field_count"}
+    )
     assert nulled.rows() == [
         (5, "birthYear", "2027"),
         (5, "knownForTitles", "xx123"),
@@ -246,13 +256,10 @@ def test_title_principals_every_case(tmp_path: Path):
         # The broken line 10 has the same key but does not take it: this good line is kept.
         (3, 1, 11, "director", None, None),
     ]
-    assert quarantined.drop("raw_bytes").rows() == [
-        (6, "bad_ordering", PRINCIPAL_LINES[4]),
-        (7, "bad_ordering", PRINCIPAL_LINES[5]),
-        (8, "bad_nconst", PRINCIPAL_LINES[6]),
-        (9, "duplicate_key", PRINCIPAL_LINES[7]),
-        (10, "wrong_field_count", PRINCIPAL_LINES[8]),
-    ]
+    assert quarantined.drop("raw_bytes").rows() == quarantined_rows(
+        PRINCIPAL_LINES,
+        {6: "bad_ordering", 7: "bad_ordering", 8: "bad_nconst", 9: "duplicate_key", 10: "wrong_field_count"},
+    )
     assert nulled.rows() == [(5, "characters", "[Self]")]
 
 

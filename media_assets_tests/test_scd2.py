@@ -61,42 +61,31 @@ def version(attributes: dict, valid_from: dt.date, valid_to: dt.date | None = No
     return {"title_sk": title_sk, **attributes, "valid_from": valid_from, "valid_to": valid_to, "is_current": current}
 
 
-EXPECTED = {
-    # the first day: every title in scope gets its first version; the episode is out of scope
-    DAY_1: [
-        version(A, D1),
-        version(B_OLD, D1),
-        version(C, D1),
-        version(D_SERIES, D1),
-        version(G_OLD, D1),
-        version(H_OLD, D1),
-    ],
-    # B renamed: old version closed, new one from day 2; C and the re-typed D closed; E new
-    DAY_2: [
-        version(A, D1),
-        version(B_OLD, D1, D2),
-        version(B_NEW, D2),
-        version(C, D1, D2),
-        version(D_SERIES, D1, D2),
-        version(E, D2),
-        version(G_OLD, D1),
-        version(H_OLD, D1),
-    ],
-    # C back with a new version; G and H changed; D stays closed (still an episode)
-    DAY_3: [
-        version(A, D1),
-        version(B_OLD, D1, D2),
-        version(B_NEW, D2),
-        version(C, D1, D2),
-        version(C, D3),
-        version(D_SERIES, D1, D2),
-        version(E, D2),
-        version(G_OLD, D1, D3),
-        version(G_NEW, D3),
-        version(H_OLD, D1, D3),
-        version(H_NEW, D3),
-    ],
-}
+HISTORY = [  # every version the three days make: attributes, valid_from, valid_to (None: current on day 3)
+    (A, D1, None),
+    (B_OLD, D1, D2),  # day 2: B renamed, the old version closed and a new one from day 2
+    (B_NEW, D2, None),
+    (C, D1, D2),  # day 2: C removed, its version closed; day 3: back, with a new version
+    (C, D3, None),
+    (D_SERIES, D1, D2),  # day 2: re-typed to an episode, out of scope: closed, and stays closed
+    (E, D2, None),  # day 2: new
+    (G_OLD, D1, D3),  # day 3: G gains a genre
+    (G_NEW, D3, None),
+    (H_OLD, D1, D3),  # day 3: H gets its end year
+    (H_NEW, D3, None),
+]  # the episode F is never in scope
+
+
+def expected_versions(day: dt.date) -> list[dict]:
+    """dim_title after `day`: the versions begun by then, in title and valid_from order, those closed by then
+    closed."""
+    return [
+        version(attributes, valid_from, valid_to if valid_to is not None and valid_to <= day else None)
+        for attributes, valid_from, valid_to in HISTORY
+        if valid_from <= day
+    ]
+
+
 EXPECTED_COUNTS = {  # inserted, reopened, changed, closed, unchanged
     DAY_1: (6, 0, 0, 0, 0),
     DAY_2: (1, 0, 1, 2, 3),
@@ -106,7 +95,8 @@ COLUMNS_BUT_HASH = [name for name in DIM_TITLE_SCHEMA.names() if name != "row_ha
 
 
 def expected_table(partition_key: str) -> pl.DataFrame:
-    return pl.DataFrame(EXPECTED[partition_key], schema={n: DIM_TITLE_SCHEMA[n] for n in COLUMNS_BUT_HASH})
+    versions = expected_versions(dt.date.fromisoformat(partition_key))
+    return pl.DataFrame(versions, schema={n: DIM_TITLE_SCHEMA[n] for n in COLUMNS_BUT_HASH})
 
 
 def snapshot(partition_key: str) -> pl.LazyFrame:

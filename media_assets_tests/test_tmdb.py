@@ -21,106 +21,34 @@ from media_assets.enrich.tmdb import (
 from media_assets.kpis.revenue import revenue_roi_figures
 from media_assets_tests.fake_tmdb import V3_API_KEY, V4_READ_TOKEN, FakeTmdb, movie_details, tv_details
 
-# Real TMDb facts of a few IMDb titles (ids, money, dates and poster paths as TMDb shows them).
+# Real TMDb facts of a few IMDb titles (ids, money, dates and poster paths as TMDb shows them), under TMDb's field
+# names; a movie's 0 budget or revenue is TMDb's "unknown".
+MOVIE_FIELDS = ("release_date", "budget", "revenue", "popularity", "vote_average", "vote_count", "poster_path")
+MOVIES = {  # IMDb id: TMDb id, title, then MOVIE_FIELDS
+    "tt0111161": (278, "The Shawshank Redemption", "1994-09-23", 25000000, 28341469, 27.889, 8.708, 27640,
+                  "/9cqNxx0GxF0bflZmeSMuL5tnGzr.jpg"),
+    "tt0068646": (238, "The Godfather", "1972-03-14", 6000000, 245066411, 23.5, 8.69, 20800,
+                  "/3bhkrj58Vtu7enYsRolD1fZdja1.jpg"),
+    "tt0468569": (155, "The Dark Knight", "2008-07-16", 185000000, 1004558444, 30.1, 8.5, 33000,
+                  "/qJ2tW6WMUDux911r6m7haRef0WH.jpg"),
+    "tt0110912": (680, "Pulp Fiction", "1994-09-10", 8000000, 213900000, 25.2, 8.5, 28500,
+                  "/d5iIlFn5s0ImszYzBPb8JPIfbXD.jpg"),
+    "tt0000001": (16612, "Carmencita", "1894-03-10", 0, 0, 2, 5.6, 224, None),
+}  # fmt: skip
+SERIES_FIELDS = ("first_air_date", "popularity", "vote_average", "vote_count", "poster_path")
+SERIES = {  # IMDb id: TMDb id, name, then SERIES_FIELDS
+    "tt0903747": (1396, "Breaking Bad", "2008-01-20", 61.8, 8.9, 15200, "/ztkUQFLlC19CCMYHW9o1zWhJRNq.jpg"),
+    "tt0185906": (4613, "Band of Brothers", "2001-09-09", 40.0, 8.6, 3900, "/8JMXquNmdMUy2n2RgW8gfOM0O3l.jpg"),
+}  # fmt: skip
 CATALOGUE: dict[str, tuple[str, dict[str, Any]]] = {
-    "tt0111161": (
-        "movie",
-        movie_details(
-            "tt0111161",
-            278,
-            "The Shawshank Redemption",
-            budget=25000000,
-            revenue=28341469,
-            popularity=27.889,
-            vote_average=8.708,
-            vote_count=27640,
-            poster_path="/9cqNxx0GxF0bflZmeSMuL5tnGzr.jpg",
-            release_date="1994-09-23",
-        ),
-    ),
-    "tt0068646": (
-        "movie",
-        movie_details(
-            "tt0068646",
-            238,
-            "The Godfather",
-            budget=6000000,
-            revenue=245066411,
-            popularity=23.5,
-            vote_average=8.69,
-            vote_count=20800,
-            poster_path="/3bhkrj58Vtu7enYsRolD1fZdja1.jpg",
-            release_date="1972-03-14",
-        ),
-    ),
-    "tt0468569": (
-        "movie",
-        movie_details(
-            "tt0468569",
-            155,
-            "The Dark Knight",
-            budget=185000000,
-            revenue=1004558444,
-            popularity=30.1,
-            vote_average=8.5,
-            vote_count=33000,
-            poster_path="/qJ2tW6WMUDux911r6m7haRef0WH.jpg",
-            release_date="2008-07-16",
-        ),
-    ),
-    "tt0110912": (
-        "movie",
-        movie_details(
-            "tt0110912",
-            680,
-            "Pulp Fiction",
-            budget=8000000,
-            revenue=213900000,
-            popularity=25.2,
-            vote_average=8.5,
-            vote_count=28500,
-            poster_path="/d5iIlFn5s0ImszYzBPb8JPIfbXD.jpg",
-            release_date="1994-09-10",
-        ),
-    ),
-    # TMDb's 0 budget/revenue means "unknown"; no poster.
-    "tt0000001": (
-        "movie",
-        movie_details(
-            "tt0000001",
-            16612,
-            "Carmencita",
-            popularity=2,
-            vote_average=5.6,
-            vote_count=224,
-            release_date="1894-03-10",
-            runtime=1,
-        ),
-    ),
-    "tt0903747": (
-        "tv",
-        tv_details(
-            1396,
-            "Breaking Bad",
-            first_air_date="2008-01-20",
-            popularity=61.8,
-            vote_average=8.9,
-            vote_count=15200,
-            poster_path="/ztkUQFLlC19CCMYHW9o1zWhJRNq.jpg",
-        ),
-    ),
-    "tt0185906": (
-        "tv",
-        tv_details(
-            4613,
-            "Band of Brothers",
-            first_air_date="2001-09-09",
-            popularity=40.0,
-            vote_average=8.6,
-            vote_count=3900,
-            poster_path="/8JMXquNmdMUy2n2RgW8gfOM0O3l.jpg",
-        ),
-    ),
+    **{
+        imdb_id: ("movie", movie_details(imdb_id, tmdb_id, title, **dict(zip(MOVIE_FIELDS, values, strict=True))))
+        for imdb_id, (tmdb_id, title, *values) in MOVIES.items()
+    },
+    **{
+        imdb_id: ("tv", tv_details(tmdb_id, name, **dict(zip(SERIES_FIELDS, values, strict=True))))
+        for imdb_id, (tmdb_id, name, *values) in SERIES.items()
+    },
 }
 # Plain movies for tests that need many ids: tt2000000..tt2000029, TMDb ids 500000..500029.
 BULK_IDS = [f"tt{2000000 + n}" for n in range(30)]
@@ -140,6 +68,11 @@ def fetch(
     fake: FakeTmdb, titles: list[tuple[str, str]], cache_dir: Path, **overrides: Any
 ) -> tuple[pl.DataFrame, EnrichmentSummary]:
     """Run the fetch against the fake with fast test settings; `overrides` replace any of them."""
+    return asyncio.run(fetch_title_details(titles, **fetch_settings(fake, cache_dir, **overrides)))
+
+
+def fetch_settings(fake: FakeTmdb, cache_dir: Path, **overrides: Any) -> dict[str, Any]:
+    """`fetch_title_details`' settings for the fake: fast, with `overrides` replacing any of them."""
     settings: dict[str, Any] = dict(
         base_url=fake.base_url,
         api_key=V3_API_KEY,
@@ -152,7 +85,7 @@ def fetch(
         backoff_base_seconds=0.05,
     )
     settings.update(overrides)
-    return asyncio.run(fetch_title_details(titles, **settings))
+    return settings
 
 
 def without_fetch_time(frame: pl.DataFrame) -> list[dict[str, Any]]:
@@ -164,6 +97,45 @@ def row(tconst: str, status: str, **values: Any) -> dict[str, Any]:
     expected = dict.fromkeys(name for name in TMDB_DETAILS_SCHEMA if name != "fetched_at")
     expected.update(tconst=tconst, status=status, **values)
     return expected
+
+
+# The rows TMDb's answers for four of CATALOGUE's titles become, as `found_row`'s arguments: tconst, tmdb_id,
+# media_type, budget, revenue, popularity, vote_average, vote_count, poster, release_date.
+FOUND_ROWS = [
+    ("tt0111161", 278, "movie", 25000000, 28341469, 27.889, 8.708, 27640, "9cqNxx0GxF0bflZmeSMuL5tnGzr", "1994-09-23"),
+    ("tt0903747", 1396, "tv", None, None, 61.8, 8.9, 15200, "ztkUQFLlC19CCMYHW9o1zWhJRNq", "2008-01-20"),
+    ("tt0185906", 4613, "tv", None, None, 40.0, 8.6, 3900, "8JMXquNmdMUy2n2RgW8gfOM0O3l", "2001-09-09"),
+    ("tt0000001", 16612, "movie", 0, 0, 2.0, 5.6, 224, None, "1894-03-10"),  # TMDb's 0 money, no poster
+]  # fmt: skip
+
+
+def found_row(
+    tconst: str,
+    tmdb_id: int,
+    media_type: str,
+    budget: int | None,
+    revenue: int | None,
+    popularity: float,
+    vote_average: float,
+    vote_count: int,
+    poster: str | None,
+    release_date: str,
+) -> dict[str, Any]:
+    """An expected output row of a title TMDb knows (all of the catalogue's are in English)."""
+    return row(
+        tconst,
+        "found",
+        tmdb_id=tmdb_id,
+        media_type=media_type,
+        budget=budget,
+        revenue=revenue,
+        popularity=popularity,
+        vote_average=vote_average,
+        vote_count=vote_count,
+        poster_url=None if poster is None else f"https://image.tmdb.org/t/p/w500/{poster}.jpg",
+        release_date=dt.date.fromisoformat(release_date),
+        original_language="en",
+    )
 
 
 def test_movie_and_series_values(fake: FakeTmdb, tmp_path: Path) -> None:
@@ -179,60 +151,7 @@ def test_movie_and_series_values(fake: FakeTmdb, tmp_path: Path) -> None:
     frame, summary = fetch(fake, titles, tmp_path)
 
     assert frame.schema == pl.Schema(TMDB_DETAILS_SCHEMA)
-    assert without_fetch_time(frame) == [
-        row(
-            "tt0111161",
-            "found",
-            tmdb_id=278,
-            media_type="movie",
-            budget=25000000,
-            revenue=28341469,
-            popularity=27.889,
-            vote_average=8.708,
-            vote_count=27640,
-            poster_url="https://image.tmdb.org/t/p/w500/9cqNxx0GxF0bflZmeSMuL5tnGzr.jpg",
-            release_date=dt.date(1994, 9, 23),
-            original_language="en",
-        ),
-        row(
-            "tt0903747",
-            "found",
-            tmdb_id=1396,
-            media_type="tv",
-            popularity=61.8,
-            vote_average=8.9,
-            vote_count=15200,
-            poster_url="https://image.tmdb.org/t/p/w500/ztkUQFLlC19CCMYHW9o1zWhJRNq.jpg",
-            release_date=dt.date(2008, 1, 20),
-            original_language="en",
-        ),
-        row(
-            "tt0185906",
-            "found",
-            tmdb_id=4613,
-            media_type="tv",
-            popularity=40.0,
-            vote_average=8.6,
-            vote_count=3900,
-            poster_url="https://image.tmdb.org/t/p/w500/8JMXquNmdMUy2n2RgW8gfOM0O3l.jpg",
-            release_date=dt.date(2001, 9, 9),
-            original_language="en",
-        ),
-        row(
-            "tt0000001",
-            "found",
-            tmdb_id=16612,
-            media_type="movie",
-            budget=0,
-            revenue=0,
-            popularity=2.0,
-            vote_average=5.6,
-            vote_count=224,
-            release_date=dt.date(1894, 3, 10),
-            original_language="en",
-        ),
-        row(UNKNOWN_ID, "not_found"),
-    ]
+    assert without_fetch_time(frame) == [*(found_row(*values) for values in FOUND_ROWS), row(UNKNOWN_ID, "not_found")]
     assert summary == EnrichmentSummary(requested=5, from_cache=0, fetched=5, not_found=1, failed=0)
     assert frame["fetched_at"].is_between(started, dt.datetime.now(dt.UTC)).all()
     # Series are read from /3/tv, other types from /3/movie; an unknown id needs no details request.
@@ -422,15 +341,7 @@ def test_interrupted_run_keeps_what_it_fetched(fake: FakeTmdb, tmp_path: Path) -
     async def run_then_cancel() -> None:
         task = asyncio.create_task(
             fetch_title_details(
-                titles,
-                base_url=fake.base_url,
-                api_key=V3_API_KEY,
-                cache_dir=tmp_path,
-                max_age=dt.timedelta(days=30),
-                requests_per_second=1000,
-                max_concurrency=2,
-                max_attempts=3,
-                timeout_seconds=30,
+                titles, **fetch_settings(fake, tmp_path, max_concurrency=2, max_attempts=3, timeout_seconds=30)
             )
         )
         # Both workers end up waiting on a held request: answered + 2 requests arrived.

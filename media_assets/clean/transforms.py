@@ -257,39 +257,38 @@ def scan_raw_fields(raw_path: Path, imdb_file: ImdbFile, invalid_utf8: pl.DataFr
     ).unnest("fields")
 
 
-def build_clean_plan(
-    raw_path: Path,
-    imdb_file: ImdbFile,
-    schema: pl.Schema,
-    columns: dict[str, pl.Expr],
-    required: Sequence[RequiredField],
-    nullable: Sequence[NullableField],
-    dedup_key: pl.Expr,
-    keys_sorted: bool,
-    invalid_utf8: Path | None = None,
-) -> CleanPlan:
-    """The plan shared by all IMDb files.
+@dataclass(frozen=True)
+class CleanSpec:
+    """What differs between the IMDb files: how each table column is read, which values a row cannot do without,
+    which unusable values are reported as nulled, and the key of a row."""
 
-    `columns` gives the expression of every table column (the schema's order and types are enforced here);
-    `required` lists the values a row cannot do without, checked in order after the field count (the first
-    failure is the quarantine reason); `dedup_key` is one Int64 (>= 0) per row: of lines with the same key, the
-    first is kept and the others are quarantined as `duplicate_key`; `keys_sorted` says how (see the module).
-    `invalid_utf8`: the raw layer's list of the lines that are not UTF-8 (`raw_path` is then the repaired copy,
-    whose line numbers are the file's): those lines are quarantined as `invalid_utf8` with their exact bytes.
+    imdb_file: ImdbFile
+    schema: pl.Schema
+    columns: dict[str, pl.Expr]
+    """The expression of every table column (the schema's order and types are enforced)."""
+    required: Sequence[RequiredField]
+    """Checked in order after the field count: the first failure is the quarantine reason."""
+    nullable: Sequence[NullableField]
+    dedup_key: pl.Expr
+    """One Int64 (>= 0) per row: of lines with the same key, the first is kept and the others are quarantined as
+    `duplicate_key`."""
+
+
+def build_clean_plan(raw_path: Path, spec: CleanSpec, keys_sorted: bool, invalid_utf8: Path | None = None) -> CleanPlan:
+    """The plan shared by all IMDb files, from the file's `spec`.
+
+    `keys_sorted` says how repeated keys are found (see the module). `invalid_utf8`: the raw layer's list of the
+    lines that are not UTF-8 (`raw_path` is then the repaired copy, whose line numbers are the file's): those lines
+    are quarantined as `invalid_utf8` with their exact bytes.
     """
-    if list(columns) != list(schema):
-        raise ValueError(f"{imdb_file.dataset}: columns {list(columns)} do not follow the schema {list(schema)}")
-    reason = pl.when(pl.col("field_count") != len(imdb_file.columns)).then(pl.lit(WRONG_FIELD_COUNT))
-    for check in required:
-        reason = reason.when(check.parsed.is_null()).then(pl.lit(check.reason))
+    if list(spec.columns) != list(spec.schema):
+        raise ValueError(
+            f"{spec.imdb_file.dataset}: columns {list(spec.columns)} do not follow the schema {list(spec.schema)}"
+        )
     invalid_lines = read_invalid_utf8_lines(invalid_utf8) if invalid_utf8 is not None else None
-    parsed = (
-        scan_raw_fields(raw_path, imdb_file, invalid_lines)
-        .with_columns(expr.cast(schema[name]).alias(name) for name, expr in columns.items())
-        .with_columns(reason=reason)
-    )
+    parsed = _parsed_lines(raw_path, spec, invalid_lines)
     # Only parsed rows compete for a key: a broken line must not make the good line with its key a duplicate.
-    key = pl.when(pl.col("reason").is_null()).then(dedup_key)
+    key = pl.when(pl.col("reason").is_null()).then(spec.dedup_key)
     if keys_sorted:
         largest_key_before = key.fill_null(-1).cum_max().shift(1)
         is_duplicate = key <= largest_key_before
@@ -298,47 +297,65 @@ def build_clean_plan(
         is_duplicate = key.is_first_distinct().not_()
     parsed = parsed.with_columns(
         reason=pl.when(pl.col("reason").is_null() & is_duplicate).then(pl.lit(DUPLICATE_KEY)).otherwise("reason"),
-        **{f"nulled_{index}": check.nulled for index, check in enumerate(nullable)},
+        **{f"nulled_{index}": check.nulled for index, check in enumerate(spec.nullable)},
     )
     # Three sinks read this frame. collect_all shares a subplan only when the optimizer finds it common, and with
     # the sinks' filters pushed down differently it did not: measured on 10M principals, 18.4 CPU-s without the
     # explicit cache and 10.8 with it (the streaming engine passes the batches on, nothing is held in memory).
     parsed = parsed.cache()
     kept = parsed.filter(pl.col("reason").is_null())
-    if nullable:
-        # One (field, raw values) entry per check, null where the check did not null anything, exploded in one
-        # pass, in line order. Not a concat of one filtered frame per check: the streaming engine reads a concat's
-        # inputs one after the other, so the shared scan was buffered whole for the later ones (measured peak RSS
-        # at 17.5M people: 5.1 GB with the concat, 1.4 GB without).
-        entries = pl.concat_list(
-            pl.struct(
-                field=pl.lit(check.field),
-                raw_value=pl.when(f"nulled_{index}").then(
-                    pl.concat_list(raw(check.field)) if check.raw_values is None else check.raw_values
-                ),
-            )
-            for index, check in enumerate(nullable)
-        )
-        nulled = (
-            kept.filter(pl.any_horizontal(f"nulled_{index}" for index in range(len(nullable))))
-            .select("line_number", entry=entries)
-            .explode("entry")
-            .unnest("entry")
-            .drop_nulls("raw_value")
-            .explode("raw_value")
-        )
-    else:
-        nulled = pl.LazyFrame(schema=NULLED_SCHEMA)
     quarantined = parsed.filter(pl.col("reason").is_not_null()).select(
         "line_number", "reason", "raw_line", raw_bytes=pl.lit(None, dtype=pl.Binary)
     )
     if invalid_lines is not None:
         quarantined = quarantined.merge_sorted(invalid_lines.lazy(), key="line_number")
     return CleanPlan(
-        table=kept.select(list(schema)),
+        table=kept.select(list(spec.schema)),
         quarantined=quarantined,
-        nulled=nulled.select(pl.col(name).cast(dtype) for name, dtype in NULLED_SCHEMA.items()),
+        nulled=_nulled_values(kept, spec.nullable),
         keys_in_order=parsed.select(keys_in_order=pl.col("key_out_of_order").any().not_()) if keys_sorted else None,
+    )
+
+
+def _parsed_lines(raw_path: Path, spec: CleanSpec, invalid_lines: pl.DataFrame | None) -> pl.LazyFrame:
+    """Every data line with its table columns and `reason`: why it cannot become a row (a wrong field count, then
+    the first required value missing), null when it can."""
+    reason = pl.when(pl.col("field_count") != len(spec.imdb_file.columns)).then(pl.lit(WRONG_FIELD_COUNT))
+    for check in spec.required:
+        reason = reason.when(check.parsed.is_null()).then(pl.lit(check.reason))
+    return (
+        scan_raw_fields(raw_path, spec.imdb_file, invalid_lines)
+        .with_columns(expr.cast(spec.schema[name]).alias(name) for name, expr in spec.columns.items())
+        .with_columns(reason=reason)
+    )
+
+
+def _nulled_values(kept: pl.LazyFrame, nullable: Sequence[NullableField]) -> pl.LazyFrame:
+    """The `nulled` table of the kept rows, whose `nulled_<index>` columns say which check of `nullable` nulled a
+    value."""
+    if not nullable:
+        return pl.LazyFrame(schema=NULLED_SCHEMA)
+    # One (field, raw values) entry per check, null where the check did not null anything, exploded in one pass, in
+    # line order. Not a concat of one filtered frame per check: the streaming engine reads a concat's inputs one
+    # after the other, so the shared scan was buffered whole for the later ones (measured peak RSS at 17.5M
+    # people: 5.1 GB with the concat, 1.4 GB without).
+    entries = pl.concat_list(
+        pl.struct(
+            field=pl.lit(check.field),
+            raw_value=pl.when(f"nulled_{index}").then(
+                pl.concat_list(raw(check.field)) if check.raw_values is None else check.raw_values
+            ),
+        )
+        for index, check in enumerate(nullable)
+    )
+    return (
+        kept.filter(pl.any_horizontal(f"nulled_{index}" for index in range(len(nullable))))
+        .select("line_number", entry=entries)
+        .explode("entry")
+        .unnest("entry")
+        .drop_nulls("raw_value")
+        .explode("raw_value")
+        .select(pl.col(name).cast(dtype) for name, dtype in NULLED_SCHEMA.items())
     )
 
 
@@ -349,8 +366,7 @@ def clean_title_basics(
     minutes are real), anything else nulled; isAdult 0/1 as a bool; genres as a list of IMDb's genres (other
     tokens nulled)."""
     last_year = snapshot_date.year + TITLE_YEARS_AHEAD
-    return build_clean_plan(
-        raw_path,
+    spec = CleanSpec(
         TITLE_BASICS,
         CLEAN_TITLE_BASICS_SCHEMA,
         columns={
@@ -374,9 +390,8 @@ def clean_title_basics(
             genre_list_field("genres", "genres"),
         ],
         dedup_key=pl.col("title_id"),
-        keys_sorted=keys_sorted,
-        invalid_utf8=invalid_utf8,
     )
+    return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8)
 
 
 def clean_title_ratings(
@@ -384,8 +399,7 @@ def clean_title_ratings(
 ) -> CleanPlan:
     """title.ratings: one row per rated title; a rating outside 1..10 or a negative or unparseable vote count
     quarantines the line (there is nothing else in it)."""
-    return build_clean_plan(
-        raw_path,
+    spec = CleanSpec(
         TITLE_RATINGS,
         CLEAN_TITLE_RATINGS_SCHEMA,
         columns={
@@ -401,9 +415,8 @@ def clean_title_ratings(
         ],
         nullable=[],
         dedup_key=pl.col("title_id"),
-        keys_sorted=keys_sorted,
-        invalid_utf8=invalid_utf8,
     )
+    return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8)
 
 
 def clean_name_basics(
@@ -411,8 +424,7 @@ def clean_name_basics(
 ) -> CleanPlan:
     """name.basics: one row per person; birth and death years in 1..snapshot year, anything else nulled;
     primaryProfession as a list (empty when IMDb wrote an empty value); knownForTitles as a list of title ids."""
-    return build_clean_plan(
-        raw_path,
+    spec = CleanSpec(
         NAME_BASICS,
         CLEAN_NAME_BASICS_SCHEMA,
         columns={
@@ -431,9 +443,8 @@ def clean_name_basics(
             title_id_list_field("knownForTitles", "known_for_titles"),
         ],
         dedup_key=pl.col("person_id"),
-        keys_sorted=keys_sorted,
-        invalid_utf8=invalid_utf8,
     )
+    return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8)
 
 
 def clean_title_principals(
@@ -442,8 +453,7 @@ def clean_title_principals(
     """title.principals: one row per (title, ordering) credit; tconst, an ordering in 1..MAX_ORDERING (what the
     credit key holds) and nconst are required; characters (a JSON array of names) decoded to a list, nulled when
     it is not one."""
-    return build_clean_plan(
-        raw_path,
+    spec = CleanSpec(
         TITLE_PRINCIPALS,
         CLEAN_TITLE_PRINCIPALS_SCHEMA,
         columns={
@@ -461,6 +471,5 @@ def clean_title_principals(
         ],
         nullable=[scalar_field("characters", "characters")],
         dedup_key=credit_key(pl.col("title_id"), pl.col("ordering")),
-        keys_sorted=keys_sorted,
-        invalid_utf8=invalid_utf8,
     )
+    return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8)

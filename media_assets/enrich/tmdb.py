@@ -337,6 +337,50 @@ def _distinct_titles(tconsts: Sequence[tuple[str, str]]) -> dict[str, str]:
     return titles
 
 
+def _fresh_cached_rows(cache_dir: Path, titles: dict[str, str], max_age: dt.timedelta) -> dict[str, dict[str, Any]]:
+    """tconst -> cached row, of the titles whose cache entry is younger than `max_age`."""
+    now = dt.datetime.now(dt.UTC)
+    rows: dict[str, dict[str, Any]] = {}
+    for tconst in titles:
+        cached = _read_cache(cache_dir, tconst, now, max_age)
+        if cached is not None:
+            rows[tconst] = cached
+    return rows
+
+
+async def _fetch_and_cache(
+    fetcher: _TitleFetcher,
+    pending: Sequence[tuple[str, str]],
+    workers: int,
+    cache_dir: Path,
+    rows: dict[str, dict[str, Any]],
+    summary: EnrichmentSummary,
+) -> None:
+    """Fetch the `pending` (tconst, title type) pairs with `workers` concurrent workers into `rows`, caching each
+    answer (not the failures) and counting them in `summary`. The first error (TmdbAuthError) stops every worker,
+    as does cancelling this coroutine."""
+    titles = iter(pending)
+
+    async def work() -> None:
+        for tconst, title_type in titles:  # one iterator shared by all workers
+            row = await fetcher.fetch_title(tconst, title_type)
+            if row["status"] == "failed":
+                summary.failed += 1
+            else:
+                _write_cache(cache_dir, row)
+                summary.fetched += 1
+            rows[tconst] = row
+
+    tasks = [asyncio.create_task(work()) for _ in range(workers)]
+    try:
+        for finished in asyncio.as_completed(tasks):
+            await finished  # the first error stops the loop ...
+    finally:
+        for task in tasks:  # ... and the other workers with it
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def fetch_title_details(
     tconsts: Sequence[tuple[str, str]],
     *,
@@ -364,15 +408,9 @@ async def fetch_title_details(
     api_key = api_key.strip()  # a key pasted into .env often carries a trailing newline or space
     titles = _distinct_titles(tconsts)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.UTC)
-    rows: dict[str, dict[str, Any]] = {}
-    for tconst in titles:
-        cached = _read_cache(cache_dir, tconst, now, max_age)
-        if cached is not None:
-            rows[tconst] = cached
+    rows = _fresh_cached_rows(cache_dir, titles, max_age)
     summary = EnrichmentSummary(requested=len(titles), from_cache=len(rows))
-    pending = iter([(tconst, title_type) for tconst, title_type in titles.items() if tconst not in rows])
-
+    pending = [(tconst, title_type) for tconst, title_type in titles.items() if tconst not in rows]
     async with _http_client(base_url, api_key, max_concurrency, timeout_seconds) as client:
         fetcher = _TitleFetcher(
             client,
@@ -382,25 +420,7 @@ async def fetch_title_details(
             backoff_base_seconds=backoff_base_seconds,
             log=log,
         )
-
-        async def work() -> None:
-            for tconst, title_type in pending:  # one iterator shared by all workers
-                row = await fetcher.fetch_title(tconst, title_type)
-                if row["status"] == "failed":
-                    summary.failed += 1
-                else:
-                    _write_cache(cache_dir, row)
-                    summary.fetched += 1
-                rows[tconst] = row
-
-        workers = [asyncio.create_task(work()) for _ in range(max_concurrency)]
-        try:
-            for finished in asyncio.as_completed(workers):
-                await finished  # the first error (TmdbAuthError) stops the loop ...
-        finally:
-            for worker in workers:  # ... and the other workers with it, as does cancelling this coroutine
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+        await _fetch_and_cache(fetcher, pending, max_concurrency, cache_dir, rows, summary)
 
     frame = pl.DataFrame([rows[tconst] for tconst in titles], schema=TMDB_DETAILS_SCHEMA)
     summary.not_found = frame.filter(pl.col("status") == "not_found").height

@@ -55,6 +55,7 @@ from isal import igzip
 
 from media_assets.sources.imdb_files import (
     IMDB_FILES,
+    IMDB_GENRES,
     IMDB_NULL,
     NAME_BASICS,
     TITLE_BASICS,
@@ -108,12 +109,6 @@ _MAX_ORDERING = 100
 # ---------------------------------------------------------------------------------------------------------------
 # Vocabularies. Only tabs and newlines are forbidden (the files have no quoting); bare `"` and non-ASCII are wanted.
 
-GENRES = (
-    "Action", "Adult", "Adventure", "Animation", "Biography", "Comedy", "Crime", "Documentary", "Drama", "Family",
-    "Fantasy", "Film-Noir", "Game-Show", "History", "Horror", "Music", "Musical", "Mystery", "News", "Reality-TV",
-    "Romance", "Sci-Fi", "Short", "Sport", "Talk-Show", "Thriller", "War", "Western",
-)  # fmt: skip
-"""IMDb's 28 genres, alphabetical (IMDb lists a title's genres in this order)."""
 _GENRE_WEIGHTS = {
     "Action": 3.5, "Adult": 0.0, "Adventure": 3.0, "Animation": 3.5, "Biography": 1.2, "Comedy": 17.0,
     "Crime": 3.5, "Documentary": 9.0, "Drama": 20.0, "Family": 4.0, "Fantasy": 1.5, "Film-Noir": 0.1,
@@ -121,8 +116,9 @@ _GENRE_WEIGHTS = {
     "Reality-TV": 5.0, "Romance": 4.0, "Sci-Fi": 1.2, "Short": 0.5, "Sport": 1.5, "Talk-Show": 5.0,
     "Thriller": 2.5, "War": 0.5, "Western": 0.4,
 }  # fmt: skip
-"""Adult is never drawn at random: it comes with isAdult=1."""
-_GENRE_INDEX = {name: k for k, name in enumerate(GENRES)}
+"""By genre of IMDb's vocabulary (`IMDB_GENRES`, alphabetical, the order IMDb lists a title's genres in). Adult is
+never drawn at random: it comes with isAdult=1."""
+_GENRE_INDEX = {name: k for k, name in enumerate(IMDB_GENRES)}
 _NONFICTION_GENRES = ("Documentary", "Game-Show", "News", "Reality-TV", "Talk-Show")
 """Titles with one of these genres credit their cast as `self`."""
 
@@ -160,6 +156,7 @@ TITLE_TYPES = (
     _TitleType("tvPilot", 0.0002, "tvMovie", 0.30, 12, 1.6, 9, False, 0.40, 45, 15, 1946),
 )
 _TYPE_INDEX = {t.name: k for k, t in enumerate(TITLE_TYPES)}
+_TITLE_EARLIEST_YEARS = np.array([t.earliest_year for t in TITLE_TYPES])
 _FEATURE_TYPES = (_TYPE_INDEX["movie"], _TYPE_INDEX["tvMovie"])
 FIRST_YEAR = 1890
 TITLE_AGE_MEANS = ((0.75, 10.0), (0.25, 25.0))
@@ -227,7 +224,18 @@ _EPISODE_TEMPLATES = (
     ("Episode dated {day} {month} {year}", 10.0),
     *((text, weight * 0.45) for text, weight in _TITLE_TEMPLATES),
 )
+_TITLE_WORDS = {
+    "adj": _ADJECTIVES,
+    "noun": _NOUNS,
+    "noun2": _NOUNS,
+    "sequel": _SEQUELS,
+    "foreign": _FOREIGN_WORDS,
+    "quoted": _QUOTED_WORDS,
+    "month": _MONTHS,
+}
+"""The word slots of the title templates and their vocabularies (the other slots are numbers)."""
 _ORIGINAL_TITLE_TEMPLATES = (("{article} {foreign}", 1.0), ("{foreign} {foreign2}", 1.0))
+_ORIGINAL_TITLE_WORDS = {"article": _FOREIGN_ARTICLES, "foreign": _FOREIGN_WORDS, "foreign2": _FOREIGN_WORDS}
 ORIGINAL_TITLE_DIFFERS_SHARE = 0.10
 
 _MALE_FIRST = (
@@ -261,6 +269,8 @@ _NAME_TEMPLATES = (
     ("{first}", 1.0),
     ('{first} "{nick}" {last}', 1.5),  # bare quotes in names, as in the real name.basics
 )
+_NAME_WORDS = {"last": _LAST_NAMES, "last2": _LAST_NAMES, "initial": _INITIALS, "cjk": _CJK_NAMES, "nick": _NICKNAMES}
+"""The word slots of the name templates but `first`, and their vocabularies."""
 MALE_SHARE = 0.55
 
 PROFESSIONS = (
@@ -384,19 +394,23 @@ def _pick(vocabulary: Sequence[str], u: np.ndarray) -> pl.Series:
 class _Population:
     """Titles or people, numbered 0, 1, 2, ... in order of birth.
 
-    `base_count` members exist on the eve of REFERENCE_DATE (day 0); `births_per_day` more are born each day, also
-    before day 0 (so earlier snapshots are smaller). Ids grow with the member number, sparse like IMDb's: the first
-    `low_id_share` of the base members have 7-digit ids, the rest spread up to `id_top`, later members continue.
+    `base_count` members exist on the eve of REFERENCE_DATE (day 0); `births_per_day` (BIRTHS_PER_DAY of them) more
+    are born each day, also before day 0 (so earlier snapshots are smaller). Ids grow with the member number, sparse
+    like IMDb's: the first `low_id_share` of the base members have 7-digit ids, the rest spread up to `id_top`, later
+    members continue.
     """
 
     name: str
     id_prefix: str
     base_count: int
-    births_per_day: float
     removals_per_day: float
     renames_per_day: float
     low_id_share: float
     id_top: int
+
+    @property
+    def births_per_day(self) -> float:
+        return BIRTHS_PER_DAY * self.base_count
 
     def universe_size(self, day: np.ndarray | int) -> np.ndarray | int:
         """Members born on or before `day` are exactly those numbered below this."""
@@ -503,6 +517,28 @@ def _render(slots: pl.DataFrame, templates: Sequence[tuple[str, float]], choice:
 
 def _template_weights(templates: Sequence[tuple[str, float]]) -> list[float]:
     return [weight for _, weight in templates]
+
+
+@dataclass(frozen=True)
+class _TextDraws:
+    """The uniform draws of one kind of text (streams `<stream_prefix>.<name>`) for members at their version: a new
+    version (a rename) draws new words and a new template."""
+
+    rng: _Random
+    stream_prefix: str
+    index: np.ndarray
+    version: np.ndarray
+
+    def __call__(self, name: str) -> np.ndarray:
+        return self.rng.uniform(f"{self.stream_prefix}.{name}", self.index, self.version)
+
+    def words(self, vocabularies: dict[str, Sequence[str]]) -> dict[str, pl.Series]:
+        """One word per member for each slot, from the slot's vocabulary, drawn from the stream named by the slot."""
+        return {slot: _pick(vocabulary, self(slot)) for slot, vocabulary in vocabularies.items()}
+
+    def template(self, templates: Sequence[tuple[str, float]]) -> np.ndarray:
+        """The index of each member's template, drawn by weight."""
+        return _weighted_index(_template_weights(templates), self("template"))
 
 
 def _drop_repeats(picks: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -734,32 +770,21 @@ class _Careers:
 
 @dataclass(frozen=True)
 class _Model:
-    scale: float
-    seed: int
+    """The synthetic IMDb of one (scale, seed): its random streams, its titles and people, their careers."""
 
-    @cached_property
-    def rng(self) -> _Random:
-        return _Random(self.seed)
+    rng: _Random
+    titles: _Population
+    people: _Population
+    careers: _Careers
+    merged_people: _MergedPeople
 
-    @cached_property
-    def titles(self) -> _Population:
-        base = round(SCALE_FULL_TITLES * self.scale)
-        return _Population(
-            "title", "tt", base, BIRTHS_PER_DAY * base, TITLE_REMOVALS_PER_DAY, RENAMES_PER_DAY, 0.5, TITLE_ID_TOP
-        )
-
-    @cached_property
-    def people(self) -> _Population:
-        base = round(SCALE_FULL_PEOPLE * self.scale)
-        return _Population("person", "nm", base, BIRTHS_PER_DAY * base, 0.0, RENAMES_PER_DAY, 0.62, PERSON_ID_TOP)
-
-    @cached_property
-    def careers(self) -> _Careers:
-        return _Careers.build(self.rng, self.people.base_count)
-
-    @cached_property
-    def merged_people(self) -> _MergedPeople:
-        return _MergedPeople(self.people.base_count)
+    @classmethod
+    def build(cls, scale: float, seed: int) -> _Model:
+        rng = _Random(seed)
+        base_titles, base_people = round(SCALE_FULL_TITLES * scale), round(SCALE_FULL_PEOPLE * scale)
+        titles = _Population("title", "tt", base_titles, TITLE_REMOVALS_PER_DAY, RENAMES_PER_DAY, 0.5, TITLE_ID_TOP)
+        people = _Population("person", "nm", base_people, 0.0, RENAMES_PER_DAY, 0.62, PERSON_ID_TOP)
+        return cls(rng, titles, people, _Careers.build(rng, base_people), _MergedPeople(base_people))
 
     def is_male(self, person: np.ndarray) -> np.ndarray:
         return self.rng.uniform("person.gender", person) < MALE_SHARE
@@ -786,38 +811,83 @@ def _title_rows(model: _Model, first: int, stop: int, day: int, snapshot_year: i
 
     base_type = rng.choice("title.type", index, [t.share for t in TITLE_TYPES])
     version = titles.version(rng, index, born, day)
-    retype_to = np.array([_TYPE_INDEX[t.retype_to] for t in TITLE_TYPES])
     is_adult = rng.uniform("title.adult", index) < ADULT_SHARE
     is_episode = base_type == _TYPE_INDEX["tvEpisode"]
-
-    # startYear: skewed to recent years; titles born during the model's time are mostly of their birth year. Ages
-    # beyond the type's earliest year wrap round to recent years (a tiny share, and no pile-up at the start).
-    (recent_share, recent_mean), (_, older_mean) = TITLE_AGE_MEANS
-    age = np.where(
-        rng.uniform("title.age_kind", index) < recent_share,
-        rng.exponential("title.age_recent", index, recent_mean),
-        rng.exponential("title.age_older", index, older_mean),
-    )
-    earliest_years = np.array([t.earliest_year for t in TITLE_TYPES])
-    year = _REFERENCE_YEAR - np.fmod(np.floor(age).astype(np.int64), _REFERENCE_YEAR - earliest_years[base_type] + 1)
-    recent = (born >= 0) & (rng.uniform("title.recent", index) < 0.7)
-    year = np.where(recent, _year_of(born) + (rng.uniform("title.next_year", index) < 0.2), year)
+    year = _title_year(rng, index, born, base_type)
     start_year = np.minimum(year, snapshot_year)
-    # A correction of the type never makes an anachronism (a 1920s movie stays a movie, not a tvMovie).
-    retyped = (
-        (version > 0)
-        & (rng.uniform("title.retype", index, version) < 0.2)
-        & (earliest_years[retype_to[base_type]] <= year)
-    )
-    shown_type = np.where(retyped, retype_to[base_type], base_type)
     # Established films and series almost always have a year (the real April 2025 rows: all of them); a missing
     # year is mostly an episode or an announced title.
     start_year_null = rng.uniform("title.year_null", index) < np.where(is_episode, 0.06, 0.005)
     ended = np.isin(base_type, _SERIES_TYPES) & (rng.uniform("title.ended", index) < 0.5)
     end_year = start_year + np.floor(rng.exponential("title.run_years", index, 3.0)).astype(np.int64)
     end_year_null = ~ended | start_year_null | (end_year > snapshot_year)
+    shown_type = _shown_type(rng, index, version, base_type, year)
+    genres = _title_genres(rng, index, base_type, is_adult)
 
-    runtime_null_share = np.array([t.runtime_null_share for t in TITLE_TYPES])[base_type]
+    tconst = pl.DataFrame({"id": titles.ids(rng, index)}).select(_id_text(titles.id_prefix, "id")).to_series()
+    basics = pl.DataFrame(
+        {
+            "tconst": tconst,
+            "titleType": pl.Series([t.name for t in TITLE_TYPES]).gather(shown_type),
+            "primaryTitle": _title_text(rng, index, version, is_episode, start_year),
+            "originalTitle": _original_title_text(rng, index, version),
+            "original_differs": rng.uniform("title.original_differs", index) < ORIGINAL_TITLE_DIFFERS_SHARE,
+            "isAdult": is_adult.astype(np.int8),
+            "startYear": pl.Series(start_year).set(pl.Series(start_year_null), None),
+            "endYear": pl.Series(end_year).set(pl.Series(end_year_null), None),
+            "runtimeMinutes": _runtime_text(rng, index, base_type, start_year),
+            "genres": _null_if_empty(_join_vocabulary(IMDB_GENRES, genres)),
+        }
+    ).select(
+        "tconst",
+        "titleType",
+        "primaryTitle",
+        pl.when("original_differs").then("originalTitle").otherwise("primaryTitle").alias("originalTitle"),
+        "isAdult",
+        "startYear",
+        "endYear",
+        "runtimeMinutes",
+        "genres",
+    )
+    ratings = _ratings(rng, index, born, base_type, day, tconst)
+    nonfiction = np.isin(genres, [_GENRE_INDEX[g] for g in _NONFICTION_GENRES]).any(axis=1)
+    principals = _principals(model, index, born, base_type, nonfiction, year, tconst)
+    return _TitleRows(basics, ratings, principals)
+
+
+def _title_year(rng: _Random, index: np.ndarray, born: np.ndarray, base_type: np.ndarray) -> np.ndarray:
+    """The year a title starts, also when startYear does not show it: skewed to recent years; titles born during the
+    model's time are mostly of their birth year. Ages beyond the type's earliest year wrap round to recent years (a
+    tiny share, and no pile-up at the start)."""
+    (recent_share, recent_mean), (_, older_mean) = TITLE_AGE_MEANS
+    age = np.where(
+        rng.uniform("title.age_kind", index) < recent_share,
+        rng.exponential("title.age_recent", index, recent_mean),
+        rng.exponential("title.age_older", index, older_mean),
+    )
+    earliest_year = _TITLE_EARLIEST_YEARS[base_type]
+    year = _REFERENCE_YEAR - np.fmod(np.floor(age).astype(np.int64), _REFERENCE_YEAR - earliest_year + 1)
+    recent = (born >= 0) & (rng.uniform("title.recent", index) < 0.7)
+    return np.where(recent, _year_of(born) + (rng.uniform("title.next_year", index) < 0.2), year)
+
+
+def _shown_type(
+    rng: _Random, index: np.ndarray, version: np.ndarray, base_type: np.ndarray, year: np.ndarray
+) -> np.ndarray:
+    """The type a title shows at its version: a new version sometimes corrects it (`_TitleType.retype_to`). A
+    correction never makes an anachronism (a 1920s movie stays a movie, not a tvMovie)."""
+    retype_to = np.array([_TYPE_INDEX[t.retype_to] for t in TITLE_TYPES])
+    retyped = (
+        (version > 0)
+        & (rng.uniform("title.retype", index, version) < 0.2)
+        & (_TITLE_EARLIEST_YEARS[retype_to[base_type]] <= year)
+    )
+    return np.where(retyped, retype_to[base_type], base_type)
+
+
+def _runtime_text(rng: _Random, index: np.ndarray, base_type: np.ndarray, start_year: np.ndarray) -> pl.Series:
+    """runtimeMinutes as IMDb writes it: minutes around the type's mean, null for some, and the real quirks (a genre,
+    a 0, a runtime of days) for a few."""
     # Features ran minutes in early cinema and reached today's length by the 1960s; other types keep their length.
     feature_years, feature_minutes = zip(*FEATURE_RUNTIME_BY_YEAR, strict=True)
     era = np.where(
@@ -828,11 +898,35 @@ def _title_rows(model: _Model, first: int, stop: int, day: int, snapshot_year: i
     runtime_mean = np.array([t.runtime_mean for t in TITLE_TYPES])[base_type] * era
     runtime_sd = np.array([t.runtime_sd for t in TITLE_TYPES])[base_type] * era
     runtime = np.maximum(1, np.round(runtime_mean + runtime_sd * rng.normal("title.runtime", index))).astype(np.int64)
+    runtime_null_share = np.array([t.runtime_null_share for t in TITLE_TYPES])[base_type]
     runtime_null = rng.uniform("title.runtime_null", index) < runtime_null_share
-    quirk = rng.uniform("title.runtime_quirk", index)
+    quirk = pl.col("quirk")
+    return (
+        pl.DataFrame(
+            {
+                "minutes": pl.Series(runtime).cast(pl.String).set(pl.Series(runtime_null), None),
+                "junk": _pick(_RUNTIME_JUNK, rng.uniform("title.runtime_junk", index)),
+                "huge": _pick(_HUGE_RUNTIMES, rng.uniform("title.runtime_huge", index)),
+                "quirk": rng.uniform("title.runtime_quirk", index),
+            }
+        )
+        .select(
+            pl.when(quirk < RUNTIME_JUNK_SHARE)
+            .then("junk")
+            .when(quirk < RUNTIME_JUNK_SHARE + RUNTIME_ZERO_SHARE)
+            .then(pl.lit("0"))
+            .when(quirk < RUNTIME_JUNK_SHARE + RUNTIME_ZERO_SHARE + RUNTIME_HUGE_SHARE)
+            .then("huge")
+            .otherwise("minutes")
+        )
+        .to_series()
+    )
 
+
+def _title_genres(rng: _Random, index: np.ndarray, base_type: np.ndarray, is_adult: np.ndarray) -> np.ndarray:
+    """Up to three genre indexes per title, alphabetical, -1 for none: Adult with isAdult, Short for short types."""
     genre_count = rng.choice("title.genre_count", index, (7.0, 45.0, 25.0, 23.0))
-    genre_weights = [_GENRE_WEIGHTS[g] for g in GENRES]
+    genre_weights = [_GENRE_WEIGHTS[g] for g in IMDB_GENRES]
     genre_picks = np.stack([rng.choice(f"title.genre{k}", index, genre_weights) for k in range(3)], axis=1)
     forced = np.where(
         is_adult, _GENRE_INDEX["Adult"], np.where(np.isin(base_type, _SHORT_TYPES), _GENRE_INDEX["Short"], -1)
@@ -840,97 +934,34 @@ def _title_rows(model: _Model, first: int, stop: int, day: int, snapshot_year: i
     genre_picks[:, 0] = np.where(forced >= 0, forced, genre_picks[:, 0])
     genre_count = np.where(forced >= 0, np.maximum(genre_count, 1), genre_count)
     genres = _drop_repeats(genre_picks, genre_count)
-    genres = np.sort(np.where(genres < 0, len(GENRES), genres), axis=1)  # alphabetical; dropped slots last
-    genres = np.where(genres == len(GENRES), -1, genres)
-    nonfiction = np.isin(genres, [_GENRE_INDEX[g] for g in _NONFICTION_GENRES]).any(axis=1)
-
-    tconst = pl.DataFrame({"id": titles.ids(rng, index)}).select(_id_text(titles.id_prefix, "id")).to_series()
-    primary = _title_text(rng, index, version, is_episode, start_year)
-    original_differs = rng.uniform("title.original_differs", index) < ORIGINAL_TITLE_DIFFERS_SHARE
-    original = _original_title_text(rng, index, version)
-    basics = pl.DataFrame(
-        {
-            "tconst": tconst,
-            "titleType": pl.Series([t.name for t in TITLE_TYPES]).gather(shown_type),
-            "primaryTitle": primary,
-            "originalTitle": original,
-            "original_differs": original_differs,
-            "isAdult": is_adult.astype(np.int8),
-            "startYear": pl.Series(start_year).set(pl.Series(start_year_null), None),
-            "endYear": pl.Series(end_year).set(pl.Series(end_year_null), None),
-            "runtimeMinutes": pl.Series(runtime).cast(pl.String).set(pl.Series(runtime_null), None),
-            "junk": _pick(_RUNTIME_JUNK, rng.uniform("title.runtime_junk", index)),
-            "huge": _pick(_HUGE_RUNTIMES, rng.uniform("title.runtime_huge", index)),
-            "quirk": quirk,
-            "genres": _null_if_empty(_join_vocabulary(GENRES, genres)),
-        }
-    ).select(
-        "tconst",
-        "titleType",
-        "primaryTitle",
-        pl.when("original_differs").then("originalTitle").otherwise("primaryTitle").alias("originalTitle"),
-        "isAdult",
-        "startYear",
-        "endYear",
-        pl.when(pl.col("quirk") < RUNTIME_JUNK_SHARE)
-        .then("junk")
-        .when(pl.col("quirk") < RUNTIME_JUNK_SHARE + RUNTIME_ZERO_SHARE)
-        .then(pl.lit("0"))
-        .when(pl.col("quirk") < RUNTIME_JUNK_SHARE + RUNTIME_ZERO_SHARE + RUNTIME_HUGE_SHARE)
-        .then("huge")
-        .otherwise("runtimeMinutes")
-        .alias("runtimeMinutes"),
-        "genres",
-    )
-    ratings = _ratings(rng, index, born, base_type, day, tconst)
-    principals = _principals(model, index, born, base_type, nonfiction, year, tconst)
-    return _TitleRows(basics, ratings, principals)
+    genres = np.sort(np.where(genres < 0, len(IMDB_GENRES), genres), axis=1)  # alphabetical; dropped slots last
+    return np.where(genres == len(IMDB_GENRES), -1, genres)
 
 
 def _title_text(
     rng: _Random, index: np.ndarray, version: np.ndarray, is_episode: np.ndarray, start_year: np.ndarray
 ) -> pl.Series:
     """primaryTitle of each title at its current version (a new version is a rename)."""
-
-    def u(stream: str) -> np.ndarray:
-        return rng.uniform(f"title.text.{stream}", index, version)
-
+    draw = _TextDraws(rng, "title.text", index, version)
     slots = pl.DataFrame(
         {
-            "adj": _pick(_ADJECTIVES, u("adj")),
-            "noun": _pick(_NOUNS, u("noun")),
-            "noun2": _pick(_NOUNS, u("noun2")),
-            "sequel": _pick(_SEQUELS, u("sequel")),
-            "foreign": _pick(_FOREIGN_WORDS, u("foreign")),
-            "quoted": _pick(_QUOTED_WORDS, u("quoted")),
-            "season": 1 + np.floor(-np.log1p(-u("season")) * 2.0).astype(np.int64),
-            "episode": 1 + np.floor(u("episode") * 24).astype(np.int64),
-            "day": 1 + np.floor(u("day") * 28).astype(np.int64),
-            "month": _pick(_MONTHS, u("month")),
-            "year": np.minimum(start_year, _REFERENCE_YEAR) - np.floor(u("year_back") * 3).astype(np.int64),
+            **draw.words(_TITLE_WORDS),
+            "season": 1 + np.floor(-np.log1p(-draw("season")) * 2.0).astype(np.int64),
+            "episode": 1 + np.floor(draw("episode") * 24).astype(np.int64),
+            "day": 1 + np.floor(draw("day") * 28).astype(np.int64),
+            "year": np.minimum(start_year, _REFERENCE_YEAR) - np.floor(draw("year_back") * 3).astype(np.int64),
         }
     )
     # Episodes draw from the episode templates; their first two are episode-only, the rest shared with titles.
-    episode_choice = _weighted_index(_template_weights(_EPISODE_TEMPLATES), u("template"))
-    title_choice = _weighted_index(_template_weights(_TITLE_TEMPLATES), u("template")) + 2
-    return _render(slots, _EPISODE_TEMPLATES, np.where(is_episode, episode_choice, title_choice))
+    choice = np.where(is_episode, draw.template(_EPISODE_TEMPLATES), draw.template(_TITLE_TEMPLATES) + 2)
+    return _render(slots, _EPISODE_TEMPLATES, choice)
 
 
 def _original_title_text(rng: _Random, index: np.ndarray, version: np.ndarray) -> pl.Series:
     """originalTitle where it differs from primaryTitle: a foreign-language title."""
-
-    def u(stream: str) -> np.ndarray:
-        return rng.uniform(f"title.original.{stream}", index, version)
-
-    slots = pl.DataFrame(
-        {
-            "article": _pick(_FOREIGN_ARTICLES, u("article")),
-            "foreign": _pick(_FOREIGN_WORDS, u("foreign")),
-            "foreign2": _pick(_FOREIGN_WORDS, u("foreign2")),
-        }
-    )
-    choice = _weighted_index(_template_weights(_ORIGINAL_TITLE_TEMPLATES), u("template"))
-    return _render(slots, _ORIGINAL_TITLE_TEMPLATES, choice)
+    draw = _TextDraws(rng, "title.original", index, version)
+    slots = pl.DataFrame(draw.words(_ORIGINAL_TITLE_WORDS))
+    return _render(slots, _ORIGINAL_TITLE_TEMPLATES, draw.template(_ORIGINAL_TITLE_TEMPLATES))
 
 
 def _ratings(
@@ -971,59 +1002,16 @@ def _principals(
 ) -> pl.DataFrame:
     """Rows of title.principals: cast first, then crew in IMDb's order, people drawn Zipf-like among those whose
     career spans the title's year (`year`: its start year, also when startYear is not shown)."""
-    rng, people, careers = model.rng, model.people, model.careers
-    mean = np.array([t.principals_mean for t in TITLE_TYPES])[base_type]
-    skewed = np.array([t.principals_skewed for t in TITLE_TYPES])[base_type]
-    geometric = 1 + np.floor(np.log1p(-rng.uniform("principals.count", index)) / np.log1p(-1.0 / mean))
-    bell = np.round(mean + 0.4 * mean * rng.normal("principals.count_bell", index))
-    count = np.clip(np.where(skewed, geometric, bell), 1, _MAX_ORDERING).astype(np.int64)
-    cast_share = 0.35 + 0.5 * rng.uniform("principals.cast_share", index)
-    cast_count = np.floor(count * cast_share + rng.uniform("principals.cast_round", index)).astype(np.int64)
-
+    rng, people = model.rng, model.people
+    count, cast_count = _principal_counts(rng, index, base_type)
     title_row = np.repeat(np.arange(len(index)), count)
     row_start = np.repeat(np.cumsum(count) - count, count)
     ordering = np.arange(len(title_row), dtype=np.int64) - row_start + 1
     key = index[title_row] * 128 + ordering
-    row_count, row_cast = count[title_row], cast_count[title_row]
-    is_cast = ordering <= row_cast
-
-    # People: a title draws from those born by its own birth (so they exist whenever it does) in a career cohort
-    # working in the title's year, Zipf-like by number within the cohort (low numbers are its prolific veterans);
-    # some rows pick someone born in the year before.
-    universe = people.universe_size(np.maximum(born, _EARLIEST_DAY))[title_row]
-    cohort = careers.cohort_working_in(year[title_row], rng.uniform("principals.cohort", key))
-    members = careers.members_below(cohort, universe)
-    rank = np.floor(members * rng.uniform("principals.person", key) ** 2).astype(np.int64)
-    recent_window = -(-np.minimum(universe, max(1, round(people.births_per_day * 365))) // careers.cohort_count)
-    recent_rank = members - 1 - np.floor(rng.uniform("principals.recent_person", key) * recent_window).astype(np.int64)
-    rank = np.where(rng.uniform("principals.recent", key) < 0.15, np.maximum(recent_rank, 0), rank)
-    person = careers.person(cohort, rank)
-    merged = model.merged_people
-    orphan = merged.member(np.floor(rng.uniform("principals.orphan_person", key) * merged.count).astype(np.int64))
-    person = np.where(rng.uniform("principals.orphan", key) < ORPHAN_REDIRECT_SHARE, orphan, person)
-    male = model.is_male(person)
-
-    archive = rng.uniform("principals.archive", key)
-    cast_category = np.where(
-        archive < ARCHIVE_FOOTAGE_SHARE,
-        _CATEGORY_INDEX["archive_footage"],
-        np.where(
-            archive < ARCHIVE_FOOTAGE_SHARE + ARCHIVE_SOUND_SHARE,
-            _CATEGORY_INDEX["archive_sound"],
-            np.where(
-                nonfiction[title_row],
-                _CATEGORY_INDEX["self"],
-                np.where(male, _CATEGORY_INDEX["actor"], _CATEGORY_INDEX["actress"]),
-            ),
-        ),
+    person = _credited_people(model, key, born[title_row], year[title_row])
+    category = _principal_categories(
+        rng, key, ordering, count[title_row], cast_count[title_row], nonfiction[title_row], model.is_male(person)
     )
-    # Crew slot k of m takes the category at quantile (k + u) / m: a stratified draw, hence in canonical order.
-    crew_quantile = (ordering - row_cast - 1 + rng.uniform("principals.crew", key)) / np.maximum(
-        row_count - row_cast, 1
-    )
-    crew_category = len(_CAST_CATEGORIES) + _weighted_index(_CREW_WEIGHTS, np.clip(crew_quantile, 0.0, 0.999999))
-    category = np.where(is_cast, cast_category, crew_category)
-
     job = _TABLE.pick(_JOB_SET[category], rng.uniform("principals.job", key), rng.uniform("principals.job_member", key))
     characters = _TABLE.pick(
         _CHARACTER_SET[category],
@@ -1044,33 +1032,123 @@ def _principals(
     )
 
 
+def _principal_counts(rng: _Random, index: np.ndarray, base_type: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How many principals each title has (at most _MAX_ORDERING), and how many of them are its cast."""
+    mean = np.array([t.principals_mean for t in TITLE_TYPES])[base_type]
+    skewed = np.array([t.principals_skewed for t in TITLE_TYPES])[base_type]
+    geometric = 1 + np.floor(np.log1p(-rng.uniform("principals.count", index)) / np.log1p(-1.0 / mean))
+    bell = np.round(mean + 0.4 * mean * rng.normal("principals.count_bell", index))
+    count = np.clip(np.where(skewed, geometric, bell), 1, _MAX_ORDERING).astype(np.int64)
+    cast_share = 0.35 + 0.5 * rng.uniform("principals.cast_share", index)
+    cast_count = np.floor(count * cast_share + rng.uniform("principals.cast_round", index)).astype(np.int64)
+    return count, cast_count
+
+
+def _credited_people(model: _Model, key: np.ndarray, title_born: np.ndarray, title_year: np.ndarray) -> np.ndarray:
+    """The person of each principals row (`key`), for a title born on `title_born` starting in `title_year`.
+
+    A title draws from those born by its own birth (so they exist whenever it does) in a career cohort working in
+    the title's year, Zipf-like by number within the cohort (low numbers are its prolific veterans); some rows pick
+    someone born in the year before, and a few a merged person (an orphan)."""
+    rng, people, careers = model.rng, model.people, model.careers
+    universe = people.universe_size(np.maximum(title_born, _EARLIEST_DAY))
+    cohort = careers.cohort_working_in(title_year, rng.uniform("principals.cohort", key))
+    members = careers.members_below(cohort, universe)
+    rank = np.floor(members * rng.uniform("principals.person", key) ** 2).astype(np.int64)
+    recent_window = -(-np.minimum(universe, max(1, round(people.births_per_day * 365))) // careers.cohort_count)
+    recent_rank = members - 1 - np.floor(rng.uniform("principals.recent_person", key) * recent_window).astype(np.int64)
+    rank = np.where(rng.uniform("principals.recent", key) < 0.15, np.maximum(recent_rank, 0), rank)
+    person = careers.person(cohort, rank)
+    merged = model.merged_people
+    orphan = merged.member(np.floor(rng.uniform("principals.orphan_person", key) * merged.count).astype(np.int64))
+    return np.where(rng.uniform("principals.orphan", key) < ORPHAN_REDIRECT_SHARE, orphan, person)
+
+
+def _principal_categories(
+    rng: _Random,
+    key: np.ndarray,
+    ordering: np.ndarray,
+    title_count: np.ndarray,
+    title_cast_count: np.ndarray,
+    nonfiction: np.ndarray,
+    male: np.ndarray,
+) -> np.ndarray:
+    """The category index of each principals row: the first `title_cast_count` of a title are its cast (actor,
+    actress, self in non-fiction, a few archive rows), the rest its crew in IMDb's order."""
+    archive = rng.uniform("principals.archive", key)
+    cast_category = np.where(
+        archive < ARCHIVE_FOOTAGE_SHARE,
+        _CATEGORY_INDEX["archive_footage"],
+        np.where(
+            archive < ARCHIVE_FOOTAGE_SHARE + ARCHIVE_SOUND_SHARE,
+            _CATEGORY_INDEX["archive_sound"],
+            np.where(
+                nonfiction,
+                _CATEGORY_INDEX["self"],
+                np.where(male, _CATEGORY_INDEX["actor"], _CATEGORY_INDEX["actress"]),
+            ),
+        ),
+    )
+    # Crew slot k of m takes the category at quantile (k + u) / m: a stratified draw, hence in canonical order.
+    crew_quantile = (ordering - title_cast_count - 1 + rng.uniform("principals.crew", key)) / np.maximum(
+        title_count - title_cast_count, 1
+    )
+    crew_category = len(_CAST_CATEGORIES) + _weighted_index(_CREW_WEIGHTS, np.clip(crew_quantile, 0.0, 0.999999))
+    return np.where(ordering <= title_cast_count, cast_category, crew_category)
+
+
+def _person_name_text(rng: _Random, index: np.ndarray, version: np.ndarray, male: np.ndarray) -> pl.Series:
+    """primaryName of each person at the current version (a new version is a rename)."""
+    draw = _TextDraws(rng, "person.name", index, version)
+    # One draw of the first name, read in the men's or the women's list.
+    slots = pl.DataFrame(
+        {
+            "male_first": _pick(_MALE_FIRST, draw("first")),
+            "female_first": _pick(_FEMALE_FIRST, draw("first")),
+            "male": male,
+            **draw.words(_NAME_WORDS),
+        }
+    ).with_columns(first=pl.when("male").then("male_first").otherwise("female_first"))
+    return _render(slots, _NAME_TEMPLATES, draw.template(_NAME_TEMPLATES))
+
+
 def _name_rows(model: _Model, first: int, stop: int, day: int, snapshot_year: int) -> pl.DataFrame:
     """Rows of name.basics for people numbered [first, stop) who exist on `day` (merged people never do)."""
-    rng, people, titles = model.rng, model.people, model.titles
+    rng, people = model.rng, model.people
     index = np.arange(first, stop, dtype=np.int64)
     born = people.born_day(index)
     alive = (born <= day) & ~model.merged_people.contains(index)
     index, born = index[alive], born[alive]
-    version = people.version(rng, index, born, day)
     male = model.is_male(index)
+    birth_year, death_year = _birth_and_death_years(model, index, snapshot_year)
 
-    def u(stream: str) -> np.ndarray:
-        return rng.uniform(f"person.name.{stream}", index, version)
+    profession_count = rng.choice("person.profession_count", index, _PROFESSION_COUNT_WEIGHTS)
+    professions = np.stack([rng.choice(f"person.profession{k}", index, _PROFESSION_WEIGHTS) for k in range(3)], axis=1)
+    professions = np.where((professions == 0) & ~male[:, None], 1, professions)  # actor -> actress for women
+    professions = _drop_repeats(professions, profession_count)
 
-    slots = pl.DataFrame(
+    return pl.DataFrame(
         {
-            "male_first": _pick(_MALE_FIRST, u("first")),
-            "female_first": _pick(_FEMALE_FIRST, u("first")),
-            "male": male,
-            "last": _pick(_LAST_NAMES, u("last")),
-            "last2": _pick(_LAST_NAMES, u("last2")),
-            "initial": _pick(_INITIALS, u("initial")),
-            "cjk": _pick(_CJK_NAMES, u("cjk")),
-            "nick": _pick(_NICKNAMES, u("nick")),
+            "person_id": people.ids(rng, index),
+            "primaryName": _person_name_text(rng, index, people.version(rng, index, born, day), male),
+            "birthYear": birth_year,
+            "deathYear": death_year,
+            "primaryProfession": _join_vocabulary(PROFESSIONS, professions),
+            "knownForTitles": _known_for_titles_text(model, index, born, day),
         }
-    ).with_columns(first=pl.when("male").then("male_first").otherwise("female_first"))
-    name = _render(slots, _NAME_TEMPLATES, _weighted_index(_template_weights(_NAME_TEMPLATES), u("template")))
+    ).select(
+        _id_text(people.id_prefix, "person_id").alias("nconst"),
+        "primaryName",
+        "birthYear",
+        "deathYear",
+        "primaryProfession",
+        "knownForTitles",
+    )
 
+
+def _birth_and_death_years(model: _Model, index: np.ndarray, snapshot_year: int) -> tuple[pl.Series, pl.Series]:
+    """birthYear and deathYear of each person, null where not known (most people) or not dead."""
+    rng = model.rng
     has_birth = rng.uniform("person.has_birth", index) < BIRTH_YEAR_SHARE
     early = rng.uniform("person.early_birth", index) < EARLY_BIRTH_SHARE
     # Born some 18-40 years before the career starts; the early births are authors of adapted works.
@@ -1086,13 +1164,13 @@ def _name_rows(model: _Model, first: int, stop: int, day: int, snapshot_year: in
     death_year = np.where(
         has_birth, birth_year + lifespan, 1900 + np.floor(rng.uniform("person.death_year", index) * 125)
     ).astype(np.int64)
+    return pl.Series(birth_year).set(pl.Series(~has_birth), None), pl.Series(death_year).set(pl.Series(~dead), None)
 
-    profession_count = rng.choice("person.profession_count", index, _PROFESSION_COUNT_WEIGHTS)
-    professions = np.stack([rng.choice(f"person.profession{k}", index, _PROFESSION_WEIGHTS) for k in range(3)], axis=1)
-    professions = np.where((professions == 0) & ~male[:, None], 1, professions)  # actor -> actress for women
-    professions = _drop_repeats(professions, profession_count)
 
-    # knownForTitles: titles from up to a year after the person's birth, kept only if they exist on `day`.
+def _known_for_titles_text(model: _Model, index: np.ndarray, born: np.ndarray, day: int) -> pl.Series:
+    """knownForTitles: titles from up to a year after the person's birth, kept only if they exist on `day`; null
+    when none is."""
+    rng, titles = model.rng, model.titles
     known_for_count = rng.choice("person.known_for_count", index, _KNOWN_FOR_COUNT_WEIGHTS)
     title_universe = titles.universe_size(np.maximum(born, _EARLIEST_DAY) + 365)
     known_for = np.stack(
@@ -1102,32 +1180,21 @@ def _name_rows(model: _Model, first: int, stop: int, day: int, snapshot_year: in
     exists = titles.present(rng, known_for.ravel(), day).reshape(known_for.shape)
     known_for = _drop_repeats(np.where(exists, known_for, -1), known_for_count)
     known_for_ids = titles.ids(rng, np.maximum(known_for, 0).ravel()).reshape(known_for.shape)
-    known_for_columns = {f"known{k}": known_for_ids[:, k] for k in range(4)}
-    known_for_kept = {f"kept{k}": known_for[:, k] >= 0 for k in range(4)}
-
-    return pl.DataFrame(
-        {
-            "person_id": people.ids(rng, index),
-            "primaryName": name,
-            "birthYear": pl.Series(birth_year).set(pl.Series(~has_birth), None),
-            "deathYear": pl.Series(death_year).set(pl.Series(~dead), None),
-            "primaryProfession": _join_vocabulary(PROFESSIONS, professions),
-            **known_for_columns,
-            **known_for_kept,
-        }
-    ).select(
-        _id_text(people.id_prefix, "person_id").alias("nconst"),
-        "primaryName",
-        "birthYear",
-        "deathYear",
-        "primaryProfession",
-        pl.concat_str(
-            [pl.when(f"kept{k}").then(_id_text(titles.id_prefix, f"known{k}")) for k in range(4)],
-            separator=",",
-            ignore_nulls=True,
+    return (
+        pl.DataFrame(
+            {
+                **{f"known{k}": known_for_ids[:, k] for k in range(4)},
+                **{f"kept{k}": known_for[:, k] >= 0 for k in range(4)},
+            }
         )
-        .replace("", None)
-        .alias("knownForTitles"),
+        .select(
+            pl.concat_str(
+                [pl.when(f"kept{k}").then(_id_text(titles.id_prefix, f"known{k}")) for k in range(4)],
+                separator=",",
+                ignore_nulls=True,
+            ).replace("", None)
+        )
+        .to_series()
     )
 
 
@@ -1251,7 +1318,7 @@ def generate_sample_snapshot(
     """
     if not (math.isfinite(scale) and scale > 0):
         raise ValueError(f"sample scale must be a positive number, got {scale!r}")
-    model = _Model(scale, seed)
+    model = _Model.build(scale, seed)
     if model.titles.base_count < 1 or model.people.base_count < 1:
         raise ValueError(f"sample scale {scale} is too small: it gives no titles (1.0 = {SCALE_FULL_TITLES:,})")
     day = snapshot_day(snapshot_date)

@@ -83,6 +83,38 @@ def download_file(
     meta_path = _meta_path(dest)
     current = _current_meta(dest, meta_path, url)
     part = _PartFile.from_disk(dest.with_name(dest.name + ".part"), url)
+    outcome, requests = _request_with_retries(client, url, current, part, max_attempts, backoff_seconds)
+    if outcome is _Outcome.NOT_MODIFIED:
+        assert current is not None  # a 304 is only accepted after a conditional request
+        part.discard()  # a broken transfer of a version that is no longer current
+        return _result(dest, current, downloaded=False, resumed=False, attempts=requests)
+
+    meta = {
+        "url": url,
+        "etag": part.etag,
+        "last_modified": part.last_modified,
+        "bytes": part.size,
+        "sha256": part.sha256.hexdigest(),
+        "downloaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    os.replace(part.path, dest)
+    # Meta after the file: a crash in between leaves a file without meta (re-downloaded next time), never a meta
+    # that vouches for an older file.
+    write_json_atomically(meta_path, meta)
+    part.meta_path.unlink(missing_ok=True)
+    return _result(dest, meta, downloaded=True, resumed=part.resumed, attempts=requests)
+
+
+def _request_with_retries(
+    client: httpx.Client,
+    url: str,
+    current: dict[str, Any] | None,
+    part: _PartFile,
+    max_attempts: int,
+    backoff_seconds: float,
+) -> tuple[_Outcome, int]:
+    """GET until the part file is complete or the server says `dest` is current: the outcome, and the requests
+    made. Retryable failures wait with backoff, up to `max_attempts` of them; the others fail at once."""
     failures = 0
     requests = 0
     while True:
@@ -110,51 +142,22 @@ def download_file(
             continue
         except httpx.HTTPError as error:  # not transient: a bad URL or scheme, too many redirects, ...
             raise DownloadError(f"GET {url}: {_describe(error)}") from error
-        if outcome is _Outcome.RESTART:
-            continue
-        break
+        if outcome is not _Outcome.RESTART:
+            return outcome, requests
 
-    if outcome is _Outcome.NOT_MODIFIED:
-        assert current is not None  # a 304 is only accepted after a conditional request
-        part.discard()  # a broken transfer of a version that is no longer current
-        return DownloadResult(
-            path=dest,
-            url=url,
-            downloaded=False,
-            bytes=dest.stat().st_size,
-            etag=current.get("etag"),
-            last_modified=current.get("last_modified"),
-            resumed=False,
-            attempts=requests,
-            sha256=current.get("sha256"),
-        )
 
-    sha256 = part.sha256.hexdigest()
-    os.replace(part.path, dest)
-    # Meta after the file: a crash in between leaves a file without meta (re-downloaded next time), never a meta
-    # that vouches for an older file.
-    write_json_atomically(
-        meta_path,
-        {
-            "url": url,
-            "etag": part.etag,
-            "last_modified": part.last_modified,
-            "bytes": part.size,
-            "sha256": sha256,
-            "downloaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        },
-    )
-    part.meta_path.unlink(missing_ok=True)
+def _result(dest: Path, meta: dict[str, Any], *, downloaded: bool, resumed: bool, attempts: int) -> DownloadResult:
+    """What a call left at `dest`, from the metadata that describes the file there."""
     return DownloadResult(
         path=dest,
-        url=url,
-        downloaded=True,
-        bytes=part.size,
-        etag=part.etag,
-        last_modified=part.last_modified,
-        resumed=part.resumed,
-        attempts=requests,
-        sha256=sha256,
+        url=meta["url"],
+        downloaded=downloaded,
+        bytes=meta["bytes"],
+        etag=meta.get("etag"),
+        last_modified=meta.get("last_modified"),
+        resumed=resumed,
+        attempts=attempts,
+        sha256=meta.get("sha256"),
     )
 
 
