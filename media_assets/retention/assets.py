@@ -1,9 +1,9 @@
 """Retention as a job of its own: `imdb_retention` (the `history_retention` asset, group `retention`), run after
 each successful daily run by `retention_after_daily_sensor`, or by hand (`python -m media_assets.admin retention`).
 
-Pruned staged partitions are wiped from the instance, so the UI shows them as not materialized (they are rebuilt
-by running the day again); the published day stays published (its manifest and warehouse rows stay), with an
-observation saying its tables were removed and how to restore them.
+Each pruned staged partition gets an observation saying its table was removed and how to rebuild it (see
+`report_retention` for why not a wipe); the published day stays published (its manifest and warehouse rows stay),
+with an observation saying which tables were removed.
 """
 
 import dagster as dg
@@ -26,21 +26,35 @@ class RetentionConfig(dg.Config):
 
 
 def report_retention(instance: dg.DagsterInstance, record: RetentionRecord) -> None:
-    """Make the instance agree with the data directory: wipe the partitions whose staged tables were removed, and
-    tell on each published day whose tables were."""
+    """Tell the instance what retention removed: an observation on each staged partition whose table went, and on
+    each published day whose tables went. (Dagster's open-source event log cannot wipe single partitions:
+    `wipe_asset_partitions` raises NotImplementedError there, so the partitions stay listed as materialized and the
+    observation, the newest event of the partition, says they are pruned.)"""
+    restore = "Restore with `python -m media_assets.admin restore {day}` (or run the day again)."
     for asset, days in record.removed_staged.items():
-        instance.wipe_asset_partitions(dg.AssetKey(asset), days)
+        for day in days:
+            instance.report_runless_asset_event(
+                dg.AssetObservation(
+                    asset_key=dg.AssetKey(asset),
+                    partition=day,
+                    description=f"Pruned by retention (run {record.run_id}): the table is no longer on disk. "
+                    + restore.format(day=day),
+                    metadata={"pruned": True, "retention_run": record.run_id},
+                )
+            )
     for day, entry in record.days.items():
         if "published_removed" in entry:
             instance.report_runless_asset_event(
                 dg.AssetObservation(
                     asset_key=dg.AssetKey(PUBLISHED_ASSET),
                     partition=day,
-                    description=(
-                        f"Tables removed by retention (run {record.run_id}); the day stays published and in the "
-                        f"warehouse. Restore them with `python -m media_assets.admin restore {day}`."
-                    ),
-                    metadata={"tables_pruned": dg.MetadataValue.json(entry["published_removed"])},
+                    description=f"Tables removed by retention (run {record.run_id}); the day stays published and "
+                    "in the warehouse. " + restore.format(day=day),
+                    metadata={
+                        "pruned": True,
+                        "retention_run": record.run_id,
+                        "tables_pruned": dg.MetadataValue.json(entry["published_removed"]),
+                    },
                 )
             )
 
