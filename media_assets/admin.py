@@ -34,7 +34,7 @@ from media_assets.quality.assets import generation_of
 from media_assets.quality.report import attempt_report_path, failed_gates, read_report, record_unpublication
 from media_assets.resources import DataLake
 from media_assets.retention.apply import RETENTION_DIR, apply_retention, retention_run_id
-from media_assets.retention.assets import report_retention
+from media_assets.retention.job import report_retention
 from media_assets.retention.policy import RetentionPolicy
 from media_assets.settings import settings
 
@@ -140,36 +140,46 @@ def rebuild(lake: DataLake, instance: dg.DagsterInstance) -> int:
             print(f"{day} is still out of date after a rebuild: see that run's failure", file=sys.stderr)
             return 1
         print(f"rebuilding {day}: {out_of_date[0].reason}")
-        if restore(lake, instance, day.isoformat()) != 0 or not run_day(instance, day.isoformat()):
+        # A predecessor retention pruned is rebuilt first (from its keyframe on): the build reads its tables.
+        if not run_days(instance, pruned_predecessors(lake.published, day), "first: retention removed its tables"):
+            return 1
+        if not run_day(instance, day.isoformat()):
             print(f"the rebuild of {day} failed (see the run in the UI)", file=sys.stderr)
             return 1
     print("Every published day follows the published chain.")
     return 0
 
 
-def days_to_restore(published: PublishedState, day: dt.date) -> list[dt.date]:
+def pruned_predecessors(published: PublishedState, day: dt.date) -> list[dt.date]:
     """The pruned published days a build of `day` needs rebuilt first, oldest first: the run of pruned days just
-    before it (back to a day whose tables are kept), and `day` itself when it is pruned."""
-    earlier = [candidate for candidate in published.days() if candidate < day]
+    before it, back to a day whose tables are kept (its keyframe at the latest)."""
     needed = []
-    for candidate in reversed(earlier):
+    for candidate in reversed([candidate for candidate in published.days() if candidate < day]):
         if not published.get(candidate).pruned:
             break
         needed.append(candidate)
-    target = published.get(day)
-    return sorted(needed) + ([day] if target is not None and target.pruned else [])
+    return sorted(needed)
+
+
+def run_days(instance: dg.DagsterInstance, days: Sequence[dt.date], why: str) -> bool:
+    """Run `days` in order, stopping at the first that fails."""
+    for day in days:
+        print(f"rebuilding {day} {why}")
+        if not run_day(instance, day.isoformat()):
+            print(f"the rebuild of {day} failed (see the run in the UI); later days were not rebuilt", file=sys.stderr)
+            return False
+    return True
 
 
 def restore(lake: DataLake, instance: dg.DagsterInstance, partition_key: str) -> int:
-    days = days_to_restore(lake.published, dt.date.fromisoformat(partition_key))
+    day = dt.date.fromisoformat(partition_key)
+    publication = lake.published.get(day)
+    days = pruned_predecessors(lake.published, day) + ([day] if publication and publication.pruned else [])
     if not days:
         print(f"Nothing to restore: the tables {partition_key} reads (and its own) are kept.")
         return 0
-    for day in days:
-        print(f"rebuilding {day} from its raw archive")
-        if not run_day(instance, day.isoformat()):
-            print(f"the rebuild of {day} failed (see the run in the UI); later days were not rebuilt", file=sys.stderr)
-            return 1
+    if not run_days(instance, days, "from its raw archive"):
+        return 1
     print(f"Restored {', '.join(day.isoformat() for day in days)}")
     return 0
 

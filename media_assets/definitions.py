@@ -16,7 +16,7 @@ from media_assets.publish.assets import publish_assets
 from media_assets.quality.assets import quality_assets
 from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake, ModelSettings
-from media_assets.retention.assets import history_retention, imdb_retention, retention_after_daily_sensor
+from media_assets.retention.job import imdb_retention, retention_after_daily_sensor
 from media_assets.run_failure import pipeline_metrics_on_failure
 from media_assets.schedules import imdb_daily_schedule
 from media_assets.sensors import imdb_release_sensor
@@ -45,7 +45,6 @@ defs = dg.Definitions(
         *with_daily_freshness(publish_assets),
         *with_daily_freshness(kpi_assets),
         *enrichment_assets,
-        history_retention,
     ],
     jobs=[imdb_daily, imdb_retention],
     schedules=[imdb_daily_schedule],

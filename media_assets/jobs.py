@@ -3,8 +3,6 @@
 import dagster as dg
 
 ENRICHMENT_GROUP = "enrichment"
-RETENTION_GROUP = "retention"
-"""Retention runs as a job of its own (`media_assets.retention.assets`), over every published day."""
 
 FORKSERVER_PRELOADS = [
     # The two private Dagster module names below are only strings handed to the forkserver to import ahead of the
@@ -38,9 +36,9 @@ Set on the `Definitions`, so it also governs ad-hoc materializations launched fr
 imdb_daily = dg.define_asset_job(
     name="imdb_daily",
     # TMDb enrichment needs an API key: it is run on its own, never by the daily job.
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(ENRICHMENT_GROUP, RETENTION_GROUP),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(ENRICHMENT_GROUP),
     description=(
         "Every asset and check of one IMDb snapshot day (raw files, cleaned tables, star schema, KPIs), "
-        "except the TMDb enrichment that needs an API key (and retention, a job of its own). Partitioned by day."
+        "except the TMDb enrichment that needs an API key. Partitioned by day."
     ),
 )

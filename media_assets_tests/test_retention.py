@@ -21,14 +21,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from media_assets.admin import days_to_restore
+from media_assets.admin import pruned_predecessors
 from media_assets.atomic_files import remove_orphaned_temporaries
 from media_assets.clean.assets import clean_asset_key
 from media_assets.model.transforms import MODEL_TABLES
 from media_assets.publish.assets import PUBLISHED_ASSET
 from media_assets.resources import DataLake
 from media_assets.retention.apply import RETENTION_DIR
-from media_assets.retention.assets import history_retention
+from media_assets.retention.job import imdb_retention
 from media_assets.retention.policy import RetentionPolicy, Role, plan_days
 from media_assets.sample.generator import write_sample_snapshot
 from media_assets.sources import deltas
@@ -206,6 +206,14 @@ def staged_and_published(lake: DataLake, day: str) -> dict[str, bytes]:
     return files
 
 
+def run_retention(instance: dg.DagsterInstance, lake: DataLake) -> dg.ExecuteInProcessResult:
+    return imdb_retention.execute_in_process(
+        instance=instance,
+        resources={"data_lake": lake},
+        run_config={"ops": {"history_retention": {"config": {"keep_days": 2, "keyframe_days": 3}}}},
+    )
+
+
 @pytest.mark.slow
 def test_retention_over_several_days_keeps_every_day_rebuildable_byte_for_byte(tmp_path):
     lake = DataLake(root=str(tmp_path / "data"))
@@ -217,13 +225,7 @@ def test_retention_over_several_days_keeps_every_day_rebuildable_byte_for_byte(t
         }
         tables_before = {day: staged_and_published(lake, day) for day in DAYS}
 
-        result = dg.materialize(
-            [history_retention],
-            instance=instance,
-            resources={"data_lake": lake},
-            run_config={"ops": {"history_retention": {"config": {"keep_days": 2, "keyframe_days": 3}}}},
-        )
-        assert result.success
+        assert run_retention(instance, lake).success
         [record_path] = (lake.root_path / RETENTION_DIR).glob("*.json")
         record = json.loads(record_path.read_text())
         assert {day: entry["role"] for day, entry in record["days"].items()} == {
@@ -281,12 +283,7 @@ def test_retention_over_several_days_keeps_every_day_rebuildable_byte_for_byte(t
             assert "admin restore 2026-11-2" in observations[0].asset_observation.description
 
         # Running retention again changes nothing.
-        assert dg.materialize(
-            [history_retention],
-            instance=instance,
-            resources={"data_lake": lake},
-            run_config={"ops": {"history_retention": {"config": {"keep_days": 2, "keyframe_days": 3}}}},
-        ).success
+        assert run_retention(instance, lake).success
         second = max((lake.root_path / RETENTION_DIR).glob("*.json"), key=lambda path: path.stat().st_mtime_ns)
         assert all(
             "raw_compacted" not in entry or not entry["raw_compacted"]
@@ -297,7 +294,10 @@ def test_retention_over_several_days_keeps_every_day_rebuildable_byte_for_byte(t
         failed = run_day(instance, lake, "2026-11-24")
         assert not failed.success
         assert "admin restore 2026-11-23" in str(failed.get_step_failure_events()[0].event_specific_data.error)
-        assert days_to_restore(lake.published, dt.date(2026, 11, 24)) == [dt.date(2026, 11, 22), dt.date(2026, 11, 23)]
+        assert pruned_predecessors(lake.published, dt.date(2026, 11, 24)) == [
+            dt.date(2026, 11, 22),
+            dt.date(2026, 11, 23),
+        ]
         for day in ("2026-11-22", "2026-11-23", "2026-11-24"):
             assert run_day(instance, lake, day).success, day
         for day in ("2026-11-22", "2026-11-23", "2026-11-24"):

@@ -14,7 +14,7 @@ first, then the files).
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,17 +67,21 @@ class RetentionRecord:
         }
 
 
-def data_bytes(root: Path) -> int:
-    """Bytes of every file under `root` (a hard-linked file counted once)."""
+def bytes_of(files: Iterable[Path]) -> int:
+    """Bytes of `files`, a file with several names (published tables are hard links of staged ones) counted once."""
     seen: set[tuple[int, int]] = set()
     total = 0
-    for folder, _, files in os.walk(root):
-        for name in files:
-            stat = os.lstat(os.path.join(folder, name))
-            if (stat.st_dev, stat.st_ino) not in seen:
-                seen.add((stat.st_dev, stat.st_ino))
-                total += stat.st_size
+    for path in files:
+        stat = path.lstat()
+        if (stat.st_dev, stat.st_ino) not in seen:
+            seen.add((stat.st_dev, stat.st_ino))
+            total += stat.st_size
     return total
+
+
+def data_bytes(root: Path) -> int:
+    """Bytes of every file under `root`."""
+    return bytes_of(Path(folder, name) for folder, _, files in os.walk(root) for name in files)
 
 
 def apply_retention(

@@ -1,5 +1,5 @@
-"""Retention as a job of its own: `imdb_retention` (the `history_retention` asset, group `retention`), run after
-each successful daily run by `retention_after_daily_sensor`, or by hand (`python -m media_assets.admin retention`).
+"""Retention as a job of its own: `imdb_retention` (one op, `history_retention`), run after each successful daily
+run by `retention_after_daily_sensor`, or by hand (`python -m media_assets.admin retention`).
 
 Each pruned staged partition gets an observation saying its table was removed and how to rebuild it (see
 `report_retention` for why not a wipe); the published day stays published (its manifest and warehouse rows stay),
@@ -8,8 +8,7 @@ with an observation saying which tables were removed.
 
 import dagster as dg
 
-from media_assets import owners
-from media_assets.jobs import RETENTION_GROUP, imdb_daily
+from media_assets.jobs import imdb_daily
 from media_assets.model.assets import run_finished
 from media_assets.publish.assets import PUBLISHED_ASSET
 from media_assets.resources import DataLake
@@ -75,11 +74,8 @@ def retention_metadata(record: RetentionRecord, record_path: str) -> dict:
     }
 
 
-@dg.asset(
+@dg.op(
     name="history_retention",
-    group_name=RETENTION_GROUP,
-    kinds={"file"},
-    owners=owners.DATA_ENGINEERING,
     description=(
         "Keeps a year of history on one disk without losing any: the newest published days and one keyframe per "
         "block of days stay whole; the other published days' raw files are stored as verified deltas against their "
@@ -87,23 +83,24 @@ def retention_metadata(record: RetentionRecord, record_path: str) -> dict:
         "again). Records what it did in `retention/<run id>.json`."
     ),
 )
-def history_retention(
-    context: dg.AssetExecutionContext, config: RetentionConfig, data_lake: DataLake
-) -> dg.MaterializeResult:
+def history_retention(context: dg.OpExecutionContext, config: RetentionConfig, data_lake: DataLake) -> dg.Output:
     policy = RetentionPolicy(config.keep_days, config.keyframe_days)
     record = apply_retention(
         data_lake, policy, context.run.run_id, lambda run_id: run_finished(context.instance, run_id)
     )
     report_retention(context.instance, record)
     record_path = data_lake.root_path / RETENTION_DIR / f"{record.run_id}.json"
-    return dg.MaterializeResult(metadata=retention_metadata(record, str(record_path)))
+    context.log.info(f"retention: {record.bytes_before:,} -> {record.bytes_after:,} bytes; record {record_path}")
+    return dg.Output(str(record_path), metadata=retention_metadata(record, str(record_path)))
 
 
-imdb_retention = dg.define_asset_job(
+@dg.job(
     name="imdb_retention",
-    selection=dg.AssetSelection.groups(RETENTION_GROUP),
-    description="Retention over the published history (see the history_retention asset).",
+    description="Retention over the published history (see the history_retention op). Not an asset: it spans every "
+    "day, and in an asset selection it would mix with the daily partitioned assets.",
 )
+def imdb_retention() -> None:
+    history_retention()
 
 
 @dg.run_status_sensor(
