@@ -18,7 +18,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from media_assets.retention.apply import bytes_of
 from media_assets.retention.policy import EPOCH, RetentionPolicy
 from media_assets.sources.archive import ArchiveRequest, SourceFile, archive_file, compact_file
 from media_assets.sources.imdb_files import IMDB_FILES
+from media_assets.telemetry import peak_rss_bytes
 
 DISTANCES = (1, 15, 29)
 YEAR = 365
@@ -58,7 +58,7 @@ def compact_one(path: Path, base: Path) -> None:
                 "bytes_removed": compaction.bytes_removed,
                 "bytes_added": compaction.bytes_added,
                 "cpu_seconds": round(time.process_time() - started, 2),
-                "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                "peak_rss_bytes": peak_rss_bytes(),
             }
         )
     )
@@ -67,7 +67,7 @@ def compact_one(path: Path, base: Path) -> None:
 def measure_deltas(args: argparse.Namespace, keyframe: dt.date, raw_root: Path) -> list[dict]:
     archive_day(cached_sample(args.work_dir, args.scale, args.seed, keyframe)[0], raw_root, keyframe)
     rows = []
-    for distance in DISTANCES:
+    for distance in args.distances:
         day = keyframe + dt.timedelta(days=distance)
         archive_day(cached_sample(args.work_dir, args.scale, args.seed, day)[0], raw_root, day)
         for imdb_file in IMDB_FILES:
@@ -153,6 +153,12 @@ def main() -> int:
     parser = sample_argument_parser(__doc__)
     parser.add_argument("--pipeline-days", type=int, default=0, help="also run the daily graph over this many days")
     parser.add_argument("--keep", action="store_true", help="keep the run's folder")
+    parser.add_argument(
+        "--distances",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=list(DISTANCES),
+        help="days from the keyframe whose raw deltas are measured (default 1,15,29; 15 is the typical day)",
+    )
     args = parser.parse_args()
     keyframe = first_day_of_block(args.date - dt.timedelta(days=40), DEFAULT_POLICY.keyframe_days)
     run_dir = args.work_dir / f"retention-{time.strftime('%Y%m%dT%H%M%S')}"

@@ -251,6 +251,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     restore_day.add_argument("day", type=_day)
     args = parser.parse_args(argv)
     lake = DataLake(root=args.data_dir)
+    if args.command == "retention":
+        try:
+            policy = RetentionPolicy(args.keep_days, args.keyframe_days)
+        except ValueError as error:
+            parser.error(str(error))
     if args.command == "status":
         return status(lake)
     if args.command == "migrate":
@@ -264,10 +269,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "rebuild":
                 return rebuild(lake, instance)
             if args.command == "retention":
-                try:
-                    policy = RetentionPolicy(args.keep_days, args.keyframe_days)
-                except ValueError as error:
-                    parser.error(str(error))
                 return retention(lake, instance, policy)
             if args.command == "restore":
                 return restore(lake, instance, args.day)

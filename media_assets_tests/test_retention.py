@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from media_assets.admin import main as admin_main
 from media_assets.admin import pruned_predecessors
 from media_assets.atomic_files import remove_orphaned_temporaries
 from media_assets.clean.assets import clean_asset_key
@@ -34,6 +35,8 @@ from media_assets.sample.generator import write_sample_snapshot
 from media_assets.sources import deltas
 from media_assets.sources.archive import (
     ArchiveRequest,
+    BaseInUseError,
+    Outcome,
     SourceFile,
     archive_file,
     compact_file,
@@ -132,6 +135,14 @@ def test_plan_keeps_the_newest_days_and_one_keyframe_per_block():
         RetentionPolicy(keep_days=1)
 
 
+def test_the_retention_command_refuses_a_policy_that_keeps_too_little(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        admin_main(["--data-dir", str(tmp_path), "retention", "--keep-days", "1"])
+    assert stopped.value.code == 2
+    assert "keep_days=1: at least 2" in capsys.readouterr().err
+    assert not (tmp_path / RETENTION_DIR).exists()
+
+
 def archive_two_days(tmp_path: Path, scale: float = 0.0005) -> tuple[Path, Path]:
     """The sample's principals of two consecutive days, archived (sidecars and all) under tmp_path/raw."""
     paths = []
@@ -193,6 +204,33 @@ def test_a_whole_file_left_beside_its_recorded_delta_is_removed_and_a_changed_de
     assert recorded != found == hashlib.sha256(delta_path(day).read_bytes()).hexdigest()
     with pytest.raises(deltas.DeltaError):
         b"".join(content_of(read_archived(day)))
+
+
+def test_a_compacted_day_is_archive_used_and_its_base_is_never_replaced(tmp_path):
+    base, day = archive_two_days(tmp_path)
+    compact_file(day, base)
+    os.chmod(delta_path(day), 0o600)  # a new ctime: the identity changes, the content does not
+    source = tmp_path / "source" / "2026-11-22" / TITLE_PRINCIPALS.file_name
+    request = ArchiveRequest(
+        TITLE_PRINCIPALS, dt.date(2026, 11, 22), tmp_path / "raw", "sample", live=False, published=True
+    )
+    result = archive_file(request, lambda: SourceFile(source, str(source), ours=False))
+    assert result.outcome is Outcome.UNCHANGED and result.archived.intact and result.archived.stored
+
+    other_day = tmp_path / "source" / "2026-11-22" / TITLE_PRINCIPALS.file_name
+    base_request = ArchiveRequest(
+        TITLE_PRINCIPALS,
+        dt.date(2026, 11, 21),
+        tmp_path / "raw",
+        "sample",
+        live=False,
+        published=True,
+        refetch_published=True,
+    )
+    before = base.read_bytes()
+    with pytest.raises(BaseInUseError, match="2026-11-22"):
+        archive_file(base_request, lambda: SourceFile(other_day, str(other_day), ours=False))
+    assert base.read_bytes() == before
 
 
 def staged_and_published(lake: DataLake, day: str) -> dict[str, bytes]:

@@ -380,12 +380,17 @@ def _install(request: ArchiveRequest, tmp: Path, verified: VerifiedFile, source:
 
 def _recheck_identity(archived: ArchivedFile | None) -> ArchivedFile | None:
     """`archived`, its recorded identity renewed when only that changed (a `touch`, `chmod` or a hard link made by
-    a backup tool change the ctime): the content decides, so the file is hashed once then."""
-    if archived is None or archived.intact or not archived.path.exists():
+    a backup tool change the ctime): the content decides, so the stored file (or delta) is hashed once then."""
+    if archived is None or archived.intact or not archived.stored_path.exists():
         return archived
-    if sha256_of(archived.path) != archived.sha256:
+    stored = archived.stored_path
+    if sha256_of(stored) != (archived.stored["sha256"] if archived.stored else archived.sha256):
         return archived  # changed on disk: reported (or replaced) by the caller
-    _write_sidecar(archived.path, {**archived.record, "identity": file_identity(archived.path)})
+    if archived.stored:
+        record = {**archived.record, "stored": {**archived.stored, "identity": file_identity(stored)}}
+    else:
+        record = {**archived.record, "identity": file_identity(stored)}
+    _write_sidecar(archived.path, record)
     return read_archived(archived.path)
 
 
