@@ -11,7 +11,8 @@
    day keeps under the data directory are measured by role (what besides raw deltas a compacted day keeps:
    quarantine, quality reports, KPIs, manifest), and the warehouse's size per published day.
 
-The year: compacted days x (typical raw delta + other bytes) + keyframes and the newest days whole + warehouse.
+The year: compacted days x (typical raw delta + other bytes) + keyframes and the newest days whole + the
+warehouse's fact_ratings per day x 365 + the warehouse as measured (its newest-day tables).
 """
 
 import argparse
@@ -23,6 +24,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import duckdb
 
 from benchmarks.common import cached_sample, print_table, run_measured, sample_argument_parser
 from benchmarks.full_scale import REPO_DIR, materialize
@@ -114,7 +117,30 @@ def measure_pipeline(args: argparse.Namespace, keyframe: dt.date, run_dir: Path)
                 "raw_deltas": raw_deltas,
             }
         )
-    return {"days": rows, "warehouse_bytes": (data / "warehouse.duckdb").stat().st_size, "published_days": len(days)}
+    return {
+        "days": rows,
+        "warehouse_bytes": (data / "warehouse.duckdb").stat().st_size,
+        "warehouse_bytes_per_day": fact_ratings_bytes_per_day(data / "warehouse.duckdb", run_dir),
+    }
+
+
+def fact_ratings_bytes_per_day(warehouse: Path, run_dir: Path) -> int:
+    """What one more day adds to the warehouse (its fact_ratings rows; the other tables hold the newest day only):
+    the size of a DuckDB file holding every day's fact_ratings minus one holding the first day's, per extra day."""
+    sizes = []
+    with duckdb.connect() as connection:
+        connection.execute(f"ATTACH '{warehouse}' AS warehouse (READ_ONLY)")
+        query = "SELECT DISTINCT snapshot_date FROM warehouse.fact_ratings ORDER BY 1"
+        days = [row[0] for row in connection.sql(query).fetchall()]
+        for name, last in (("first_day", days[0]), ("every_day", days[-1])):
+            path = run_dir / f"fact_ratings_{name}.duckdb"
+            connection.execute(f"ATTACH '{path}' AS {name}")
+            connection.execute(
+                f"CREATE TABLE {name}.f AS SELECT * FROM warehouse.fact_ratings WHERE snapshot_date <= ?", [last]
+            )
+            connection.execute(f"DETACH {name}")
+            sizes.append(path.stat().st_size)
+    return round((sizes[1] - sizes[0]) / (len(days) - 1))
 
 
 def year_estimate(deltas: list[dict], pipeline: dict | None, policy: RetentionPolicy) -> dict:
@@ -130,18 +156,19 @@ def year_estimate(deltas: list[dict], pipeline: dict | None, policy: RetentionPo
     other = max(row["bytes_after"] - row["raw_deltas"] for row in by_role["compacted"])
     whole_day = max(row["bytes_before"] for row in pipeline["days"])
     keyframe_day = max(row["bytes_after"] for row in by_role["keyframe"])
-    warehouse_per_day = pipeline["warehouse_bytes"] / pipeline["published_days"]
+    warehouse_per_day = pipeline["warehouse_bytes_per_day"]
     total = (
         compacted * (typical_delta + other)
         + keyframes * keyframe_day
         + policy.keep_days * whole_day
         + YEAR * warehouse_per_day
+        + pipeline["warehouse_bytes"]
     )
     return estimate | {
         "compacted_day_other_bytes": other,
         "keyframe_day_bytes": keyframe_day,
         "whole_day_bytes": whole_day,
-        "warehouse_bytes_per_day": round(warehouse_per_day),
+        "warehouse_bytes_per_day": warehouse_per_day,
         "year_bytes": round(total),
     }
 
