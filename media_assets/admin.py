@@ -141,24 +141,13 @@ def rebuild(lake: DataLake, instance: dg.DagsterInstance) -> int:
             return 1
         print(f"rebuilding {day}: {out_of_date[0].reason}")
         # A predecessor retention pruned is rebuilt first (from its keyframe on): the build reads its tables.
-        if not run_days(instance, pruned_predecessors(lake.published, day), "first: retention removed its tables"):
+        if not run_days(instance, lake.published.pruned_predecessors(day), "first: retention removed its tables"):
             return 1
         if not run_day(instance, day.isoformat()):
             print(f"the rebuild of {day} failed (see the run in the UI)", file=sys.stderr)
             return 1
     print("Every published day follows the published chain.")
     return 0
-
-
-def pruned_predecessors(published: PublishedState, day: dt.date) -> list[dt.date]:
-    """The pruned published days a build of `day` needs rebuilt first, oldest first: the run of pruned days just
-    before it, back to a day whose tables are kept (its keyframe at the latest)."""
-    needed = []
-    for candidate in reversed([candidate for candidate in published.days() if candidate < day]):
-        if not published.get(candidate).pruned:
-            break
-        needed.append(candidate)
-    return sorted(needed)
 
 
 def run_days(instance: dg.DagsterInstance, days: Sequence[dt.date], why: str) -> bool:
@@ -174,7 +163,7 @@ def run_days(instance: dg.DagsterInstance, days: Sequence[dt.date], why: str) ->
 def restore(lake: DataLake, instance: dg.DagsterInstance, partition_key: str) -> int:
     day = dt.date.fromisoformat(partition_key)
     publication = lake.published.get(day)
-    days = pruned_predecessors(lake.published, day) + ([day] if publication and publication.pruned else [])
+    days = lake.published.pruned_predecessors(day) + ([day] if publication and publication.pruned else [])
     if not days:
         print(f"Nothing to restore: the tables {partition_key} reads (and its own) are kept.")
         return 0

@@ -22,9 +22,9 @@ import dagster as dg
 import pytest
 
 from media_assets.admin import main as admin_main
-from media_assets.admin import pruned_predecessors
 from media_assets.atomic_files import remove_orphaned_temporaries
 from media_assets.clean.assets import clean_asset_key
+from media_assets.history_rebuild import history_rebuild_sensor
 from media_assets.model.transforms import MODEL_TABLES
 from media_assets.publish.assets import PUBLISHED_ASSET
 from media_assets.resources import DataLake
@@ -332,7 +332,7 @@ def test_retention_over_several_days_keeps_every_day_rebuildable_byte_for_byte(t
         failed = run_day(instance, lake, "2026-11-24")
         assert not failed.success
         assert "admin restore 2026-11-23" in str(failed.get_step_failure_events()[0].event_specific_data.error)
-        assert pruned_predecessors(lake.published, dt.date(2026, 11, 24)) == [
+        assert lake.published.pruned_predecessors(dt.date(2026, 11, 24)) == [
             dt.date(2026, 11, 22),
             dt.date(2026, 11, 23),
         ]
@@ -341,4 +341,11 @@ def test_retention_over_several_days_keeps_every_day_rebuildable_byte_for_byte(t
         for day in ("2026-11-22", "2026-11-23", "2026-11-24"):
             assert staged_and_published(lake, day) == tables_before[day], day
         assert lake.published.out_of_date() == []
+
+        # The rebuild sensor, after a withdrawal puts a day out of date whose predecessor is pruned, first rebuilds
+        # the pruned chain before it (then the day, on later ticks).
+        assert run_retention(instance, lake).success
+        lake.published.unpublish(dt.date(2026, 11, 23), "test")
+        request = history_rebuild_sensor(dg.build_sensor_context(instance=instance, resources={"data_lake": lake}))
+        assert (request.partition_key, request.run_key) == ("2026-11-22", "restore-2026-11-22-for-2026-11-24")
     shutil.rmtree(tmp_path / "data")

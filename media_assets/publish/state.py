@@ -186,6 +186,17 @@ class PublishedState:
         earlier = [day for day in self.days() if day < snapshot_date]
         return self.get(earlier[-1]) if earlier else None
 
+    def pruned_predecessors(self, snapshot_date: dt.date) -> list[dt.date]:
+        """The days whose tables retention removed that a build of `snapshot_date` needs rebuilt first, oldest
+        first: the run of pruned published days just before it, back to a day whose tables are kept."""
+        needed = []
+        for day in reversed([day for day in self.days() if day < snapshot_date]):
+            published = self.get(day)
+            if published is None or not published.pruned:
+                break
+            needed.append(day)
+        return sorted(needed)
+
     def out_of_date(self) -> list[OutOfDateDay]:
         """Published days whose build does not follow the published chain, oldest first (see the module)."""
         result: list[OutOfDateDay] = []
