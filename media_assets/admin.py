@@ -7,6 +7,8 @@ the daily runs; the data directory from MEDIA_ASSETS_DATA_DIR unless --data-dir 
   rebuild                    rebuild every out-of-date day in day order (what the history rebuild sensor does)
   migrate                    set aside the derived tables of a data directory written by an earlier version
   rebuild-archive            rebuild every day of the raw archive in day order (after `migrate`)
+  retention                  compact and prune the published days the retention policy does not keep whole
+  restore DAY                rebuild the pruned days DAY's build reads, and DAY itself when pruned
 """
 
 import argparse
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from media_assets.model.assets import run_finished
 from media_assets.model.transforms import MODEL_TABLES
 from media_assets.publish.assets import (
     PUBLISHED_ASSET,
@@ -30,6 +33,10 @@ from media_assets.publish.warehouse import sync_warehouse
 from media_assets.quality.assets import generation_of
 from media_assets.quality.report import attempt_report_path, failed_gates, read_report, record_unpublication
 from media_assets.resources import DataLake
+from media_assets.retention.apply import RETENTION_DIR, apply_retention, retention_run_id
+from media_assets.retention.job import report_retention
+from media_assets.retention.policy import RetentionPolicy
+from media_assets.settings import settings
 
 AFTER_PUBLISH_ASSETS = [dg.AssetKey("warehouse"), dg.AssetKey("media_kpis")]
 """What reads a published day: refreshed when an operator publishes or withdraws one."""
@@ -133,10 +140,52 @@ def rebuild(lake: DataLake, instance: dg.DagsterInstance) -> int:
             print(f"{day} is still out of date after a rebuild: see that run's failure", file=sys.stderr)
             return 1
         print(f"rebuilding {day}: {out_of_date[0].reason}")
+        # A predecessor retention pruned is rebuilt first (from its keyframe on): the build reads its tables.
+        if not run_days(instance, lake.published.pruned_predecessors(day), "first: retention removed its tables"):
+            return 1
         if not run_day(instance, day.isoformat()):
             print(f"the rebuild of {day} failed (see the run in the UI)", file=sys.stderr)
             return 1
     print("Every published day follows the published chain.")
+    return 0
+
+
+def run_days(instance: dg.DagsterInstance, days: Sequence[dt.date], why: str) -> bool:
+    """Run `days` in order, stopping at the first that fails."""
+    for day in days:
+        print(f"rebuilding {day} {why}")
+        if not run_day(instance, day.isoformat()):
+            print(f"the rebuild of {day} failed (see the run in the UI); later days were not rebuilt", file=sys.stderr)
+            return False
+    return True
+
+
+def restore(lake: DataLake, instance: dg.DagsterInstance, partition_key: str) -> int:
+    day = dt.date.fromisoformat(partition_key)
+    publication = lake.published.get(day)
+    days = lake.published.pruned_predecessors(day) + ([day] if publication and publication.pruned else [])
+    if not days:
+        print(f"Nothing to restore: the tables {partition_key} reads (and its own) are kept.")
+        return 0
+    if not run_days(instance, days, "from its raw archive"):
+        return 1
+    print(f"Restored {', '.join(day.isoformat() for day in days)}")
+    return 0
+
+
+def retention(lake: DataLake, instance: dg.DagsterInstance, policy: RetentionPolicy) -> int:
+    run_id = retention_run_id()
+    record = apply_retention(lake, policy, run_id, lambda holder: run_finished(instance, holder))
+    report_retention(instance, record)
+    compacted = sum(len(entry.get("raw_compacted", {})) for entry in record.days.values())
+    pruned = sum("published_removed" in entry for entry in record.days.values())
+    print(
+        f"{len(record.days)} published day(s); {compacted} raw file(s) compacted, tables of {pruned} day(s) removed; "
+        f"{record.bytes_before:,} -> {record.bytes_after:,} bytes. Record: "
+        f"{lake.root_path / RETENTION_DIR / f'{run_id}.json'}"
+    )
+    for reason in record.skipped:
+        print(f"  left as it was: {reason}")
     return 0
 
 
@@ -184,8 +233,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("rebuild")
     commands.add_parser("migrate")
     commands.add_parser("rebuild-archive")
+    keep = commands.add_parser("retention", help="compact and prune what the retention policy does not keep whole")
+    keep.add_argument("--keep-days", type=int, default=settings.retention_keep_days)
+    keep.add_argument("--keyframe-days", type=int, default=settings.retention_keyframe_days)
+    restore_day = commands.add_parser("restore", help="rebuild the pruned days a day's build reads")
+    restore_day.add_argument("day", type=_day)
     args = parser.parse_args(argv)
     lake = DataLake(root=args.data_dir)
+    if args.command == "retention":
+        try:
+            policy = RetentionPolicy(args.keep_days, args.keyframe_days)
+        except ValueError as error:
+            parser.error(str(error))
     if args.command == "status":
         return status(lake)
     if args.command == "migrate":
@@ -198,6 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return unpublish(lake, instance, args.day, args.reason)
             if args.command == "rebuild":
                 return rebuild(lake, instance)
+            if args.command == "retention":
+                return retention(lake, instance, policy)
+            if args.command == "restore":
+                return restore(lake, instance, args.day)
             return rebuild_archive(lake, instance)
         except (PublishRefused, FileNotFoundError) as error:
             print(error, file=sys.stderr)

@@ -16,6 +16,7 @@ from media_assets.publish.assets import publish_assets
 from media_assets.quality.assets import quality_assets
 from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake, ModelSettings
+from media_assets.retention.job import imdb_retention, retention_after_daily_sensor
 from media_assets.run_failure import pipeline_metrics_on_failure
 from media_assets.schedules import imdb_daily_schedule
 from media_assets.sensors import imdb_release_sensor
@@ -47,9 +48,15 @@ defs = dg.Definitions(
         *with_daily_freshness(kpi_assets),
         *enrichment_assets,
     ],
-    jobs=[imdb_daily],
+    jobs=[imdb_daily, imdb_retention],
     schedules=[imdb_daily_schedule],
-    sensors=[imdb_release_sensor, history_rebuild_sensor, pipeline_metrics_on_failure, imdb_failure_alert],
+    sensors=[
+        imdb_release_sensor,
+        history_rebuild_sensor,
+        pipeline_metrics_on_failure,
+        imdb_failure_alert,
+        retention_after_daily_sensor,
+    ],
     # Set once here, so runs launched from the UI execute like the daily job's (settings.Settings.runs_in_process).
     executor=dg.in_process_executor if settings.runs_in_process else imdb_executor,
     resources={

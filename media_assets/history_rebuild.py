@@ -45,6 +45,13 @@ def history_rebuild_sensor(context: dg.SensorEvaluationContext, data_lake: DataL
             f"{in_flight[0].run_id} to finish first."
         )
     oldest = out_of_date[0]
+    if pruned := published.pruned_predecessors(oldest.snapshot_date):
+        # Its build reads the day before, whose tables retention removed: that chain is rebuilt first, in order.
+        return dg.RunRequest(
+            run_key=f"restore-{pruned[0]}-for-{oldest.snapshot_date}",
+            partition_key=pruned[0].isoformat(),
+            tags={REBUILD_FROM_TAG: "restore"},
+        )
     predecessor = published.latest_before(oldest.snapshot_date)
     built_from = f"{predecessor.snapshot_date}:{predecessor.dim_title_sha256[:16]}" if predecessor else "none"
     return dg.RunRequest(

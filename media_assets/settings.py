@@ -73,6 +73,10 @@ class Settings:
     """`dg.EnvVar("TMDB_API_KEY")` when set (hidden in the UI), else empty: enrichment is off."""
     alert_webhook_url: str = ""
     """`dg.EnvVar("MEDIA_ASSETS_ALERT_WEBHOOK_URL")` when set (a webhook URL is a secret), else empty: no alerts."""
+    retention_keep_days: int = 7
+    """The newest published days retention keeps whole (`MEDIA_ASSETS_RETENTION_KEEP_DAYS`, at least 2)."""
+    retention_keyframe_days: int = 30
+    """One published day kept whole per block of this many days (`MEDIA_ASSETS_RETENTION_KEYFRAME_DAYS`)."""
     executor: ExecutorKind = "auto"
     """`MEDIA_ASSETS_EXECUTOR`: how a run executes its steps; see `runs_in_process`."""
 
@@ -130,6 +134,15 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         "MEDIA_ASSETS_EXECUTOR", _one_of(EXECUTOR_KINDS), "auto", "one of auto (the default), in_process, multiprocess"
     )
     webhook = checked("MEDIA_ASSETS_ALERT_WEBHOOK_URL", _http_url, None, "an http:// or https:// URL")
+    keep_days = checked(
+        "MEDIA_ASSETS_RETENTION_KEEP_DAYS", _whole_number_from(2), 7, "a whole number of days, at least 2 (default 7)"
+    )
+    keyframe_days = checked(
+        "MEDIA_ASSETS_RETENTION_KEYFRAME_DAYS",
+        _whole_number_from(1),
+        30,
+        "a whole number of days, at least 1 (default 30)",
+    )
     quality = {}
     for name in sorted(environ):
         if name.startswith(QUALITY_PREFIX):
@@ -153,6 +166,8 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         quality_thresholds=quality,
         tmdb_api_key=dg.EnvVar("TMDB_API_KEY") if value("TMDB_API_KEY") else "",
         alert_webhook_url=dg.EnvVar("MEDIA_ASSETS_ALERT_WEBHOOK_URL") if webhook else "",
+        retention_keep_days=keep_days,
+        retention_keyframe_days=keyframe_days,
         executor=executor,
     )
 
@@ -221,6 +236,16 @@ def _past_date(text: str) -> dt.date:
     if day > dt.datetime.now(dt.UTC).date():
         raise ValueError(text)
     return day
+
+
+def _whole_number_from(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        number = int(text)
+        if number < minimum:
+            raise ValueError(text)
+        return number
+
+    return parse
 
 
 def _flag(text: str) -> bool:

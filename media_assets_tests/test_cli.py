@@ -60,13 +60,14 @@ def test_dg_list_defs_lists_every_asset_job_schedule_and_sensor(project: Path):
     assert sorted(asset["asset_key"] for asset in definitions["assets"]) == sorted(
         key.to_user_string() for key in graph.get_all_asset_keys()
     )
-    assert [job["name"] for job in definitions["jobs"]] == ["imdb_daily"]
+    assert [job["name"] for job in definitions["jobs"]] == ["imdb_daily", "imdb_retention"]
     assert [schedule["name"] for schedule in definitions["schedules"]] == ["imdb_daily_schedule"]
     assert sorted(sensor["name"] for sensor in definitions["sensors"]) == [
         "history_rebuild_sensor",
         "imdb_failure_alert",
         "imdb_release_sensor",
         "pipeline_metrics_on_failure",
+        "retention_after_daily_sensor",
     ]
     assert listed.stderr == ""
 

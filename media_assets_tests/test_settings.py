@@ -25,6 +25,7 @@ def test_no_variable_set_gives_the_offline_defaults():
     assert settings.daily_run_at == dt.time(9, 0)
     assert settings.quality_thresholds == {}
     assert settings.tmdb_api_key == "" and settings.alert_webhook_url == ""
+    assert (settings.retention_keep_days, settings.retention_keyframe_days) == (7, 30)
     assert settings.executor == "auto" and settings.runs_in_process
 
 
@@ -41,9 +42,12 @@ def test_values_are_read_and_typed(tmp_path: Path):
             "QUALITY_TITLE_COMPLETENESS_MIN_PASS_RATE": "0.95",
             "TMDB_API_KEY": "secret-key",
             "MEDIA_ASSETS_ALERT_WEBHOOK_URL": "https://hooks.example/T000",
+            "MEDIA_ASSETS_RETENTION_KEEP_DAYS": "14",
+            "MEDIA_ASSETS_RETENTION_KEYFRAME_DAYS": "7",
             "MEDIA_ASSETS_EXECUTOR": "in_process",
         }
     )
+    assert (settings.retention_keep_days, settings.retention_keyframe_days) == (14, 7)
     assert settings.imdb_source.kind == "file" and settings.imdb_source.folder == str(tmp_path)
     assert settings.imdb_source.sample_scale == 0.01
     assert settings.data_dir == "/srv/media"
@@ -102,6 +106,14 @@ def test_a_dated_folder_is_not_required_to_exist_yet():
             "MEDIA_ASSETS_EXECUTOR='threads': expected one of auto (the default), in_process, multiprocess.",
         ),
         ({"MEDIA_ASSETS_ALERT_WEBHOOK_URL": "hooks"}, "MEDIA_ASSETS_ALERT_WEBHOOK_URL='hooks': expected an http://"),
+        (
+            {"MEDIA_ASSETS_RETENTION_KEEP_DAYS": "1"},
+            "MEDIA_ASSETS_RETENTION_KEEP_DAYS='1': expected a whole number of days, at least 2 (default 7).",
+        ),
+        (
+            {"MEDIA_ASSETS_RETENTION_KEYFRAME_DAYS": "monthly"},
+            "MEDIA_ASSETS_RETENTION_KEYFRAME_DAYS='monthly': expected a whole number of days, at least 1",
+        ),
     ],
 )
 def test_each_mistake_is_named_with_its_valid_values(environ: dict[str, str], message: str, tmp_path: Path):

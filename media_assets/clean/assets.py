@@ -22,7 +22,13 @@ from media_assets.partitions import daily_partitions, partition_date
 from media_assets.priorities import CRITICAL_PATH_OP_TAGS, LONGEST_STEP_OP_TAGS
 from media_assets.resources import DataLake
 from media_assets.sources import imdb_files, raw_files
-from media_assets.sources.archive import archived_sha256, invalid_utf8_path, read_archived, repaired_path
+from media_assets.sources.archive import (
+    archived_sha256,
+    invalid_utf8_path,
+    read_archived,
+    readable_copy,
+    repaired_path,
+)
 from media_assets.sources.assets import raw_asset_key
 from media_assets.sources.imdb_files import NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, TITLE_RATINGS, ImdbFile
 
@@ -86,8 +92,11 @@ def clean_asset_key(imdb_file: ImdbFile) -> dg.AssetKey:
     return dg.AssetKey(f"clean_{imdb_file.asset_suffix}")
 
 
-def clean_output(step: CleanStep, raw_path: Path, snapshot_date: date, quarantine_dir: Path) -> TableWithSideTables:
-    """What a clean asset stores: the table, its quarantine and nulled values, from one pass.
+def clean_output(
+    step: CleanStep, raw_path: Path, snapshot_date: date, quarantine_dir: Path, content_path: Path | None = None
+) -> TableWithSideTables:
+    """What a clean asset stores: the table, its quarantine and nulled values, from one pass over `content_path`
+    (`raw_path` itself, or for a compacted file the copy `archive.readable_copy` reconstructed).
 
     The pass assumes the keys ascend, as in IMDb's files (repeated keys are then found holding nothing in memory);
     when they do not, that pass is discarded and the order-independent plan is written instead. Stored tables
@@ -99,7 +108,7 @@ def clean_output(step: CleanStep, raw_path: Path, snapshot_date: date, quarantin
     if archived is not None and archived.invalid_utf8_lines:
         scan_path, invalid_utf8 = repaired_path(raw_path), invalid_utf8_path(raw_path)
     else:
-        scan_path, invalid_utf8 = raw_path, None
+        scan_path, invalid_utf8 = content_path or raw_path, None
 
     def output(plan: CleanPlan, assumption: Assumption | None = None) -> TableWithSideTables:
         return TableWithSideTables(
@@ -156,14 +165,14 @@ def build_clean_asset(step: CleanStep) -> dg.AssetsDefinition:
         # Written here, not by the IO manager: one pass makes three files, and unchanged ones are kept. The table
         # lands where the IO manager loads it from for the assets downstream.
         partition_key = context.partition_key
-        output = clean_output(
-            step,
-            data_lake.raw_dir(partition_key) / imdb_file.file_name,
-            partition_date(partition_key),
-            data_lake.quarantine_dir(partition_key),
-        )
+        raw_path = data_lake.raw_dir(partition_key) / imdb_file.file_name
         table_path = data_lake.table_path(context.asset_key.to_user_string(), partition_key)
-        return dg.MaterializeResult(metadata=store_clean_tables(table_path, output))
+        # A day retention compacted is read from its content, reconstructed for this step and checked by sha256.
+        with readable_copy(raw_path) as content_path:
+            output = clean_output(
+                step, raw_path, partition_date(partition_key), data_lake.quarantine_dir(partition_key), content_path
+            )
+            return dg.MaterializeResult(metadata=store_clean_tables(table_path, output))
 
     return clean_file
 

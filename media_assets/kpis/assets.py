@@ -45,7 +45,7 @@ def previous_ratings(data_lake: DataLake, snapshot_date: dt.date) -> PreviousRat
     previous = data_lake.published.latest_before(snapshot_date)
     if previous is None:
         return None
-    fact_ratings = pl.read_parquet(previous.tables["fact_ratings"], columns=["title_id", "num_votes"])
+    fact_ratings = pl.read_parquet(previous.table("fact_ratings"), columns=["title_id", "num_votes"])
     return PreviousRatings(previous.snapshot_date, fact_ratings)
 
 

@@ -58,7 +58,7 @@ def _dim_title(
     type_counts = transforms.title_type_counts(clean_title_basics)
     build = transforms.build_dim_title(
         transforms.scope_titles(clean_title_basics, model_settings.title_types),
-        pl.scan_parquet(predecessor.tables[CHAIN_TABLE]) if predecessor else None,
+        pl.scan_parquet(predecessor.table(CHAIN_TABLE)) if predecessor else None,
         partition_date(context.partition_key),
     )
     if predecessor is None:
@@ -131,7 +131,9 @@ def _dim_date(dim_title: pl.LazyFrame) -> dg.Output:
     )
 
 
-def _run_finished(instance: dg.DagsterInstance, run_id: str) -> bool:
+def run_finished(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether a run is over (or unknown): a chain lease it holds may be taken over."""
+    """Whether a run is over (or unknown): a chain lease it holds can be taken over."""
     run = instance.get_run_by_id(run_id)
     return run is None or run.is_finished
 
@@ -191,7 +193,7 @@ def title_dimensions(
     # Held until this run has published the day (or has finished otherwise): two runs never interleave the chain.
     published.acquire_chain(
         context.run.run_id,
-        run_finished=lambda run_id: _run_finished(context.instance, run_id),
+        run_finished=lambda run_id: run_finished(context.instance, run_id),
         waiting=lambda holder: context.log.info(
             f"waiting for run {holder} to publish its day before reading the history"
         ),

@@ -48,6 +48,10 @@ PREDECESSOR_SHA256_KEY = "predecessor_dim_title_sha256"
 """Materialization metadata of dim_title: the sha256 of the predecessor's dim_title the build read ("" for none)."""
 
 
+class PrunedTablesError(FileNotFoundError):
+    """A published day's table that retention removed was asked for."""
+
+
 class LegacyDataDirError(RuntimeError):
     """A data directory written by a version of media_assets from before the published state."""
 
@@ -86,6 +90,19 @@ class PublishedDay:
     waiver: dict[str, Any] | None
     """Set when an operator published the day despite failing gates: reason and failed gates."""
     published_at: str
+    pruned: dict[str, Any] | None = None
+    """Set when retention removed the day's tables (they are rebuilt from the raw archive): which, with their
+    sha256, and the retention run."""
+
+    def table(self, name: str) -> Path:
+        """The published table `name`; PrunedTablesError, saying what to run, when retention removed it."""
+        if self.pruned and name in self.pruned["tables"]:
+            raise PrunedTablesError(
+                f"{name} of {self.snapshot_date} was removed by retention (run {self.pruned['retention_run']}); "
+                f"it is rebuilt from the raw archive: run `python -m media_assets.admin restore "
+                f"{self.snapshot_date}`, then this step again."
+            )
+        return self.tables[name]
 
     def link(self) -> ChainLink:
         """This day as the predecessor of a later day."""
@@ -158,6 +175,7 @@ class PublishedState:
             quality_report=self.data_root / manifest["quality_report"] if manifest["quality_report"] else None,
             waiver=manifest["waiver"],
             published_at=manifest["published_at"],
+            pruned=manifest.get("pruned"),
         )
 
     def is_published(self, snapshot_date: dt.date) -> bool:
@@ -167,6 +185,17 @@ class PublishedState:
         """The latest published day before `snapshot_date`: the predecessor a build of that day uses."""
         earlier = [day for day in self.days() if day < snapshot_date]
         return self.get(earlier[-1]) if earlier else None
+
+    def pruned_predecessors(self, snapshot_date: dt.date) -> list[dt.date]:
+        """The days whose tables retention removed that a build of `snapshot_date` needs rebuilt first, oldest
+        first: the run of pruned published days just before it, back to a day whose tables are kept."""
+        needed = []
+        for day in reversed([day for day in self.days() if day < snapshot_date]):
+            published = self.get(day)
+            if published is None or not published.pruned:
+                break
+            needed.append(day)
+        return sorted(needed)
 
     def out_of_date(self) -> list[OutOfDateDay]:
         """Published days whose build does not follow the published chain, oldest first (see the module)."""
@@ -291,6 +320,26 @@ class PublishedState:
             write_json_atomically(withdrawn, manifest)
             path.unlink()
         return withdrawn
+
+    def prune_tables(self, snapshot_date: dt.date, generation: str, retention_run: str) -> dict[str, dict]:
+        """Remove the tables of a published day (retention): the manifest first records which, with their sha256 and
+        sizes, then the generation's folder goes, so a crash between the two leaves a day marked pruned whose files
+        are still there. Nothing is done (an empty dict) when the day's publication is no longer `generation` or
+        is pruned already."""
+        with self.lock():
+            published = self.get(snapshot_date)
+            if published is None or published.generation != generation or published.pruned:
+                return {}
+            removed = {
+                name: {"bytes": path.stat().st_size, "sha256": sha256_of(path)}
+                for name, path in published.tables.items()
+            }
+            path = self.manifest_path(snapshot_date)
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            manifest["pruned"] = {"tables": removed, "retention_run": retention_run}
+            write_json_atomically(path, manifest)
+            shutil.rmtree(self.root / snapshot_date.isoformat() / generation)
+        return removed
 
     def prune(self) -> list[Path]:
         """Remove the generation folders of published days that a later publication of the same day superseded

@@ -7,6 +7,7 @@ without data passes its check with status `no_data`: it is not a pass (the repor
 quality score is null), but an empty input is not a reason to block (volume_drift catches an emptied file).
 """
 
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from media_assets.quality.gates import CleanFile, GateResult
 from media_assets.quality.report import build_report, read_report, write_report
 from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake, ModelSettings
-from media_assets.sources.archive import read_archived
+from media_assets.sources.archive import read_archived, readable_copy
 from media_assets.sources.imdb_files import (
     IMDB_FILES,
     NAME_BASICS,
@@ -204,18 +205,20 @@ def quality_audit(
         TITLE_PRINCIPALS: clean_title_principals,
     }
     raw_paths = {imdb_file.dataset: data_lake.raw_dir(partition_key) / imdb_file.file_name for imdb_file in IMDB_FILES}
-    audit = audit_day(
-        {
-            imdb_file.dataset: clean_file(data_lake, partition_key, imdb_file, table)
-            for imdb_file, table in clean_tables.items()
-        },
-        raw_paths,
-        {dataset: read_archived(path).data_lines for dataset, path in raw_paths.items()},
-        StagedModel(dim_title, dim_genre, title_genre_bridge),
-        model_settings.title_types,
-        quality_settings,
-        previous_day(data_lake, partition_key),
-    )
+    # A day retention compacted has its raw files' content reconstructed for the examples' raw lines.
+    with contextlib.ExitStack() as copies:
+        audit = audit_day(
+            {
+                imdb_file.dataset: clean_file(data_lake, partition_key, imdb_file, table)
+                for imdb_file, table in clean_tables.items()
+            },
+            {dataset: copies.enter_context(readable_copy(path)) for dataset, path in raw_paths.items()},
+            {dataset: read_archived(path).data_lines for dataset, path in raw_paths.items()},
+            StagedModel(dim_title, dim_genre, title_genre_bridge),
+            model_settings.title_types,
+            quality_settings,
+            previous_day(data_lake, partition_key),
+        )
     staged_tables = {table: data_lake.table_path(table, partition_key) for table in MODEL_TABLES}
     published = data_lake.published.get(partition_date(partition_key))
     report_path = write_report(

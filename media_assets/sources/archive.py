@@ -5,6 +5,8 @@
                                               identity, header layout (BOM, CRLF, appended columns), line counts
     raw/<day>/<file>.invalid_utf8.parquet     only when lines are not UTF-8: line_number, raw_bytes (exact)
     raw/<day>/<file>.utf8-repaired.gz         only then: the same lines with U+FFFD for the bad bytes (clean reads it)
+    raw/<day>/<file>.delta.zst                instead of the file, once retention compacted it: its inflated content
+                                              as a delta against a kept-whole day's file (`compact_file`)
     raw/.locks/<file>.lock                    one writer of a file at a time, whatever the day (flock)
 
 A new file is copied to a temporary named by `temporary_sibling` (pid in the name), checked completely in the
@@ -20,22 +22,33 @@ The rules, in the order `archive_file` applies them:
 - a published day's archive never changes: a source with other content is reported, not applied, unless the
   operator asked for a re-fetch (`refetch_published`);
 - a live source that still offers the latest earlier day's file has no new release: nothing is archived;
-- anything else new is verified, then replaces the day's file.
+- anything else new is verified, then replaces the day's file (never a file other days' deltas are made against).
+
+Compaction (`compact_file`, run by retention on old published days) stores a file's inflated content as a delta
+against the same file of a kept-whole day, its *base* (`media_assets.sources.deltas`): written, reconstructed and
+checked against the content's sha256 while the whole file is still there, then the sidecar records the delta and
+the whole file is removed, so a crash at any point leaves a readable archive. The content is kept exactly; the
+gzip container's bytes are not (its recorded sha256 stays as the file's identity). Every reader of a compacted file
+goes through `readable_copy` (a temporary gzip of the content, checked) or `content_of`.
 """
 
+import contextlib
 import datetime as dt
 import errno
+import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 import polars as pl
+from isal import igzip
 
 from media_assets.atomic_files import file_lock, temporary_sibling, write_json_atomically
+from media_assets.sources.deltas import DeltaChunk, DeltaError, file_content, reconstruct, write_delta
 from media_assets.sources.imdb_files import ImdbFile
 from media_assets.sources.raw_files import (
     RawFileError,
@@ -49,6 +62,11 @@ from media_assets.sources.raw_files import (
 SIDECAR_SUFFIX = ".raw.json"
 INVALID_UTF8_SUFFIX = ".invalid_utf8.parquet"
 REPAIRED_SUFFIX = ".utf8-repaired.gz"
+DELTA_SUFFIX = ".delta.zst"
+DELTA_FORM = "zstd_delta"
+"""`stored.form` in the sidecar of a compacted file."""
+RECONSTRUCTED_COMPRESSLEVEL = 1
+"""ISA-L's fast level for the temporary gzip of a compacted file's content (read once by the clean step)."""
 INVALID_UTF8_SCHEMA = pl.Schema({"line_number": pl.Int64, "raw_bytes": pl.Binary})
 _NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 """The file system took no more bytes: full, over quota, or over a file size limit."""
@@ -66,6 +84,10 @@ class SourceFile:
     fetched again rather than offered again."""
     etag: str | None = None
     last_modified: str | None = None
+
+
+class BaseInUseError(RuntimeError):
+    """An archived file other days' deltas are made against cannot be replaced."""
 
 
 class Outcome(Enum):
@@ -93,9 +115,26 @@ class ArchivedFile:
         return self.record["sha256"]
 
     @property
+    def stored(self) -> dict | None:
+        """How a compacted file is stored (delta file, base day, content sha256...); None while it is whole."""
+        return self.record.get("stored")
+
+    @property
+    def stored_path(self) -> Path:
+        """The file holding the day's content: the file itself, or its delta once compacted."""
+        return self.path.with_name(self.stored["file"]) if self.stored else self.path
+
+    @property
+    def base_path(self) -> Path:
+        """For a compacted file: the file of the day its delta is made against."""
+        return self.path.parent.parent / self.stored["base_day"] / self.path.name
+
+    @property
     def intact(self) -> bool:
-        """The file is still the one the sidecar describes (same inode, size, mtime and ctime)."""
-        return self.path.exists() and file_identity(self.path) == self.record["identity"]
+        """The stored file (the file, or its delta) is still the one the sidecar describes (same inode, size,
+        mtime and ctime)."""
+        recorded = self.stored["identity"] if self.stored else self.record["identity"]
+        return self.stored_path.exists() and file_identity(self.stored_path) == recorded
 
     @property
     def invalid_utf8_lines(self) -> int:
@@ -137,6 +176,10 @@ def repaired_path(archive_path: Path) -> Path:
     return archive_path.with_name(archive_path.name + REPAIRED_SUFFIX)
 
 
+def delta_path(archive_path: Path) -> Path:
+    return archive_path.with_name(archive_path.name + DELTA_SUFFIX)
+
+
 def read_archived(archive_path: Path) -> ArchivedFile | None:
     """The archived file at `archive_path`, or None when there is none (a file without sidecar was never
     verified)."""
@@ -144,13 +187,17 @@ def read_archived(archive_path: Path) -> ArchivedFile | None:
         record = json.loads(sidecar_path(archive_path).read_text())
     except FileNotFoundError:
         return None
-    return ArchivedFile(archive_path, record) if archive_path.exists() else None
+    archived = ArchivedFile(archive_path, record)
+    return archived if archived.stored_path.exists() else None
 
 
 def archived_sha256(archive_path: Path) -> str:
-    """sha256 of an archived file: the recorded one while the file is intact, else computed from the file."""
+    """sha256 of an archived file: the recorded one while the file is intact (or compacted: its content is checked
+    whenever it is read), else computed from the file."""
     archived = read_archived(archive_path)
-    return archived.sha256 if archived is not None and archived.intact else sha256_of(archive_path)
+    if archived is not None and (archived.intact or archived.stored):
+        return archived.sha256
+    return sha256_of(archive_path)
 
 
 def latest_archived_before(raw_root: Path, day: dt.date, imdb_file: ImdbFile) -> ArchivedFile | None:
@@ -289,6 +336,12 @@ def _archive_new(request: ArchiveRequest, archived: ArchivedFile | None, source:
             return ArchiveResult(Outcome.UNCHANGED, read_archived(request.dest), source)
         if request.live and (no_release := _no_new_release(request, source, verified.sha256)):
             return no_release
+        if archived is not None and (dependents := days_compacted_against(dest)):
+            raise BaseInUseError(
+                f"{dest} cannot be replaced by {source.origin}: the files of {', '.join(dependents)} are stored as "
+                "deltas against it (retention compacted them), and their content would be lost. The archive was "
+                "kept as it was."
+            )
         _install(request, tmp, verified, source)
     except OSError as error:
         if error.errno in _NO_ROOM:
@@ -322,16 +375,22 @@ def _install(request: ArchiveRequest, tmp: Path, verified: VerifiedFile, source:
     for stale in {invalid_utf8_path(dest), repaired_path(dest)} - derived:
         stale.unlink(missing_ok=True)
     _write_sidecar(dest, _record(dest, verified, source))
+    delta_path(dest).unlink(missing_ok=True)  # a compacted earlier version's: the sidecar no longer names it
 
 
 def _recheck_identity(archived: ArchivedFile | None) -> ArchivedFile | None:
     """`archived`, its recorded identity renewed when only that changed (a `touch`, `chmod` or a hard link made by
-    a backup tool change the ctime): the content decides, so the file is hashed once then."""
-    if archived is None or archived.intact or not archived.path.exists():
+    a backup tool change the ctime): the content decides, so the stored file (or delta) is hashed once then."""
+    if archived is None or archived.intact or not archived.stored_path.exists():
         return archived
-    if sha256_of(archived.path) != archived.sha256:
+    stored = archived.stored_path
+    if sha256_of(stored) != (archived.stored["sha256"] if archived.stored else archived.sha256):
         return archived  # changed on disk: reported (or replaced) by the caller
-    _write_sidecar(archived.path, {**archived.record, "identity": file_identity(archived.path)})
+    if archived.stored:
+        record = {**archived.record, "stored": {**archived.stored, "identity": file_identity(stored)}}
+    else:
+        record = {**archived.record, "identity": file_identity(stored)}
+    _write_sidecar(archived.path, record)
     return read_archived(archived.path)
 
 
@@ -387,3 +446,144 @@ def _record(dest: Path, verified: VerifiedFile, source: SourceFile) -> dict:
 
 def _write_sidecar(dest: Path, record: dict) -> None:
     write_json_atomically(sidecar_path(dest), record)
+
+
+# --- compaction ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """One file compacted: what was removed and what replaced it."""
+
+    path: Path
+    base_day: str
+    bytes_removed: int
+    """The whole file's size."""
+    bytes_added: int
+    """The delta's size."""
+    content_sha256: str
+
+
+def days_compacted_against(archive_path: Path) -> list[str]:
+    """The days whose file of the same name is stored as a delta against `archive_path`'s."""
+    day = archive_path.parent.name
+    dependents = []
+    for sidecar in sorted(archive_path.parent.parent.glob(f"*/{archive_path.name}{SIDECAR_SUFFIX}")):
+        stored = json.loads(sidecar.read_text()).get("stored")
+        if stored and stored["base_day"] == day:
+            dependents.append(sidecar.parent.name)
+    return dependents
+
+
+def compact_file(archive_path: Path, base_path: Path) -> Compaction | None:
+    """Store the archived file at `archive_path` as a delta against `base_path` (the same file of a kept-whole day).
+
+    Both must still have their recorded sha256. The delta is written to a temporary, reconstructed completely and
+    compared with the content's sha256, renamed into place; then the sidecar records it and only then is the whole
+    file removed. None when there is nothing to do: the file is compacted already (a whole file left by a crash
+    after the sidecar is removed now), or it has lines that are not UTF-8 (the clean step reads its repaired copy,
+    kept whole, so it stays whole too). Serialized with `archive_file` by the same lock."""
+    with file_lock(archive_path.parent.parent / ".locks" / f"{archive_path.name}.lock"):
+        archived, base = read_archived(archive_path), read_archived(base_path)
+        if archived is None or base is None:
+            raise FileNotFoundError(f"compacting {archive_path} against {base_path}: one of them is not archived")
+        if archived.stored:
+            archive_path.unlink(missing_ok=True)
+            return None
+        if archived.invalid_utf8_lines:
+            return None
+        if base.stored:
+            raise DeltaError(f"{base_path} is compacted itself: a delta is made against a whole file only")
+        for file in (archived, base):
+            if sha256_of(file.path) != file.sha256:
+                raise DeltaError(
+                    f"{file.path} no longer has the sha256 recorded when it was archived ({file.sha256}): nothing "
+                    "was compacted. Restore it from a backup."
+                )
+        delta_file = delta_path(archive_path)
+        tmp = temporary_sibling(delta_file)
+        try:
+            delta = write_delta(file_content(archive_path), file_content(base_path), tmp)
+            _check_content(reconstruct(tmp, delta.chunks, file_content(base_path)), delta.content_sha256, tmp)
+            os.replace(tmp, delta_file)
+        finally:
+            tmp.unlink(missing_ok=True)
+        stored = {
+            "form": DELTA_FORM,
+            "file": delta_file.name,
+            "base_day": base_path.parent.name,
+            "base_sha256": base.sha256,
+            "content_sha256": delta.content_sha256,
+            "content_bytes": delta.content_bytes,
+            "sha256": delta.delta_sha256,
+            "bytes": delta.delta_bytes,
+            "identity": file_identity(delta_file),
+            "chunks": [chunk.to_json() for chunk in delta.chunks],
+        }
+        _write_sidecar(archive_path, {**archived.record, "stored": stored})
+        archive_path.unlink()
+    return Compaction(
+        archive_path, stored["base_day"], archived.record["bytes"], delta.delta_bytes, delta.content_sha256
+    )
+
+
+def _check_content(pieces: Iterator[bytes], content_sha256: str, what: Path) -> None:
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
+    if digest.hexdigest() != content_sha256:
+        raise DeltaError(f"{what} reconstructs content with sha256 {digest.hexdigest()}, not {content_sha256}")
+
+
+def content_of(archived: ArchivedFile) -> Iterator[bytes]:
+    """The inflated content of an archived file, whole or compacted; a compacted file's is checked against its
+    recorded sha256 once it has all been read (DeltaError when it differs)."""
+    if not archived.stored:
+        yield from file_content(archived.path)
+        return
+    base = archived.base_path
+    if not base.exists():
+        raise FileNotFoundError(
+            f"{archived.path} is stored as a delta against {base}, which is missing: restore {base} from a backup"
+        )
+    digest = hashlib.sha256()
+    chunks = [DeltaChunk.from_json(chunk) for chunk in archived.stored["chunks"]]
+    for piece in reconstruct(archived.stored_path, chunks, file_content(base)):
+        digest.update(piece)
+        yield piece
+    if digest.hexdigest() != archived.stored["content_sha256"]:
+        raise DeltaError(
+            f"{archived.stored_path} with base {base} gives content with sha256 {digest.hexdigest()}, not the "
+            f"recorded {archived.stored['content_sha256']}: restore {base} and {archived.stored_path} from a backup"
+        )
+
+
+@contextlib.contextmanager
+def readable_copy(archive_path: Path) -> Iterator[Path]:
+    """A `.tsv.gz` file with the archived file's content, for the duration of the block: the file itself while it is
+    whole; for a compacted file, its content reconstructed into a temporary beside it (checked against the recorded
+    sha256 before it is used, removed afterwards)."""
+    archived = read_archived(archive_path)
+    if archived is None or not archived.stored:
+        yield archive_path
+        return
+    tmp = temporary_sibling(archive_path)
+    try:
+        with igzip.open(tmp, "xb", compresslevel=RECONSTRUCTED_COMPRESSLEVEL) as writer:
+            for piece in content_of(archived):
+                writer.write(piece)
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def stored_sha256s(archived: ArchivedFile) -> dict[Path, tuple[str, str]]:
+    """What the archive stores for a file, each by path with (recorded sha256, sha256 now): the file itself, or
+    its delta and the base it is made against."""
+    if not archived.stored:
+        return {archived.path: (archived.sha256, sha256_of(archived.path))}
+    base = archived.base_path
+    return {
+        archived.stored_path: (archived.stored["sha256"], sha256_of(archived.stored_path)),
+        base: (archived.stored["base_sha256"], sha256_of(base) if base.exists() else "missing"),
+    }

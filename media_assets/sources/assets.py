@@ -17,7 +17,7 @@ from media_assets.partitions import daily_partitions, partition_date
 from media_assets.priorities import CRITICAL_PATH_OP_TAGS, LONGEST_STEP_OP_TAGS
 from media_assets.resources import DataLake
 from media_assets.retries import NETWORK_RETRY_POLICY
-from media_assets.sources.archive import ArchiveResult, Outcome, read_archived, sha256_of
+from media_assets.sources.archive import ArchiveResult, Outcome, read_archived, stored_sha256s
 from media_assets.sources.http_download import DownloadError
 from media_assets.sources.imdb_files import IMDB_FILES, TITLE_PRINCIPALS, ImdbFile
 from media_assets.sources.imdb_source import ImdbSource
@@ -80,17 +80,29 @@ def archive_check_result(imdb_file: ImdbFile, data_lake: DataLake, partition_key
             passed=False,
             metadata={"problem": f"{path}: no archived file with its {path.name}.raw.json"},
         )
-    found = sha256_of(path)
-    metadata = {"path": dg.MetadataValue.path(str(path)), "recorded_sha256": archived.sha256, "sha256": found}
-    if found != archived.sha256:
+    stored = stored_sha256s(archived)
+    changed = {file: sha256s for file, sha256s in stored.items() if sha256s[0] != sha256s[1]}
+    metadata = {
+        "path": dg.MetadataValue.path(str(path)),
+        "recorded_sha256": archived.sha256,
+        "sha256": stored[archived.stored_path][1],
+        "stored": dg.MetadataValue.json(
+            {str(file): {"recorded_sha256": recorded, "sha256": found} for file, (recorded, found) in stored.items()}
+        ),
+    }
+    if changed:
         metadata["problem"] = (
-            f"{path} changed since it was archived: sha256 {found}, recorded {archived.sha256}. Restore it from a "
-            "backup, or materialize the day again (with IMDB_REFETCH_PUBLISHED=1 for a published day)."
+            " ".join(
+                f"{file} changed since it was archived: sha256 {found}, recorded {recorded}."
+                for file, (recorded, found) in changed.items()
+            )
+            + " Restore it from a backup, or materialize the day again (with IMDB_REFETCH_PUBLISHED=1 for a "
+            "published day)."
         )
     return dg.AssetCheckResult(
         asset_key=raw_asset_key(imdb_file),
         check_name=ARCHIVE_CHECK_NAME,
-        passed=found == archived.sha256,
+        passed=not changed,
         metadata=metadata,
     )
 
