@@ -22,6 +22,7 @@ from media_assets.sensors import imdb_release_sensor
 from media_assets.settings import ImdbSourceSettings, quality_thresholds, settings
 from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_source import FileImdbSource, HttpImdbSource, ImdbSource, SampleImdbSource
+from media_assets.sqlite_instance import commit_without_fsync_per_event
 
 
 def imdb_source(source: ImdbSourceSettings) -> ImdbSource:
@@ -33,6 +34,7 @@ def imdb_source(source: ImdbSourceSettings) -> ImdbSource:
     return SampleImdbSource(scale=source.sample_scale, refetch_published=source.refetch_published)
 
 
+commit_without_fsync_per_event()
 data_lake = DataLake(root=settings.data_dir)
 
 defs = dg.Definitions(
@@ -48,8 +50,8 @@ defs = dg.Definitions(
     jobs=[imdb_daily],
     schedules=[imdb_daily_schedule],
     sensors=[imdb_release_sensor, history_rebuild_sensor, pipeline_metrics_on_failure, imdb_failure_alert],
-    # Set once here, so runs launched from the UI are limited like the daily job's.
-    executor=imdb_executor,
+    # Set once here, so runs launched from the UI execute like the daily job's (settings.Settings.runs_in_process).
+    executor=dg.in_process_executor if settings.runs_in_process else imdb_executor,
     resources={
         "data_lake": data_lake,
         "io_manager": ParquetIOManager(data_lake=data_lake),

@@ -9,7 +9,7 @@ import datetime as dt
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -19,9 +19,14 @@ import dagster as dg
 
 SourceKind = Literal["sample", "http", "file"]
 SOURCE_KINDS: tuple[SourceKind, ...] = ("sample", "http", "file")
+ExecutorKind = Literal["auto", "in_process", "multiprocess"]
+EXECUTOR_KINDS: tuple[ExecutorKind, ...] = ("auto", "in_process", "multiprocess")
 
 DEFAULT_BASE_URL = "https://datasets.imdbws.com/"
 DEFAULT_SAMPLE_SCALE = 0.0005
+IN_PROCESS_MAX_SAMPLE_SCALE = 0.01
+"""`auto` runs sample days up to this scale (130k titles, 1M credits, under 1 GB) in one process: their steps take
+well under a second each, less than starting a step process costs."""
 DEFAULT_START_DATE = dt.date(2026, 1, 1)
 DEFAULT_DAILY_RUN_AT = dt.time(9, 0)
 """UTC. IMDb refreshes its files around 07:00-08:00 UTC; an hour later the day's release is complete."""
@@ -68,6 +73,17 @@ class Settings:
     """`dg.EnvVar("TMDB_API_KEY")` when set (hidden in the UI), else empty: enrichment is off."""
     alert_webhook_url: str = ""
     """`dg.EnvVar("MEDIA_ASSETS_ALERT_WEBHOOK_URL")` when set (a webhook URL is a secret), else empty: no alerts."""
+    executor: ExecutorKind = "auto"
+    """`MEDIA_ASSETS_EXECUTOR`: how a run executes its steps; see `runs_in_process`."""
+
+    @property
+    def runs_in_process(self) -> bool:
+        """Steps run one after another in the run's own process, rather than two at a time in step processes of
+        their own. `auto` does so for small sample days only: real IMDb days need both cores and a process per step
+        (memory is returned when a step ends, and each step's peak is measured on its own)."""
+        if self.executor != "auto":
+            return self.executor == "in_process"
+        return self.imdb_source.kind == "sample" and self.imdb_source.sample_scale <= IN_PROCESS_MAX_SAMPLE_SCALE
 
 
 class SettingsError(ValueError):
@@ -92,7 +108,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             problems.append(f"{name}={text!r}: expected {valid}.")
             return default
 
-    kind = checked("IMDB_SOURCE", _source_kind, "sample", "one of sample (the default), http, file")
+    kind = checked("IMDB_SOURCE", _one_of(SOURCE_KINDS), "sample", "one of sample (the default), http, file")
     base_url = checked("IMDB_BASE_URL", _http_url, DEFAULT_BASE_URL, "an http:// or https:// URL")
     folder = value("IMDB_FOLDER") or ""
     if kind == "file" and (problem := _file_source_folder_problem(folder)):
@@ -110,6 +126,9 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         "MEDIA_ASSETS_DAILY_RUN_AT", _time_of_day, DEFAULT_DAILY_RUN_AT, "a UTC time of day as HH:MM, e.g. 09:00"
     )
     refetch_published = checked("IMDB_REFETCH_PUBLISHED", _flag, False, "1 (replace) or 0 (the default: report)")
+    executor = checked(
+        "MEDIA_ASSETS_EXECUTOR", _one_of(EXECUTOR_KINDS), "auto", "one of auto (the default), in_process, multiprocess"
+    )
     webhook = checked("MEDIA_ASSETS_ALERT_WEBHOOK_URL", _http_url, None, "an http:// or https:// URL")
     quality = {}
     for name in sorted(environ):
@@ -134,6 +153,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         quality_thresholds=quality,
         tmdb_api_key=dg.EnvVar("TMDB_API_KEY") if value("TMDB_API_KEY") else "",
         alert_webhook_url=dg.EnvVar("MEDIA_ASSETS_ALERT_WEBHOOK_URL") if webhook else "",
+        executor=executor,
     )
 
 
@@ -165,10 +185,13 @@ def _file_source_folder_problem(folder: str) -> str | None:
     return None
 
 
-def _source_kind(text: str) -> SourceKind:
-    if text not in SOURCE_KINDS:
-        raise ValueError(text)
-    return text
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(text)
+        return text
+
+    return parse
 
 
 def _http_url(text: str) -> str:

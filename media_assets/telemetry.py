@@ -10,7 +10,8 @@ _PROC_STATUS = Path("/proc/self/status")
 def peak_rss_bytes() -> int:
     """Peak resident memory of this process so far.
 
-    With the multiprocess executor every step runs in its own process, so this is the step's peak. On Linux it is
+    With the multiprocess executor every step runs in its own process, so this is the step's peak; in one process
+    (small sample days) it is the run's peak so far. On Linux it is
     the kernel's high-water mark `VmHWM`, which starts afresh at exec; `ru_maxrss` would not do: a child inherits
     its parent's value across fork and exec, so every step would report at least the orchestrating process's peak.
     """

@@ -1,6 +1,9 @@
 """The daily job, its executor and its schedule."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import time
 
 import dagster as dg
@@ -134,10 +137,28 @@ def test_daily_job_covers_every_asset_but_the_enrichment_group(defs: dg.Definiti
     assert job.partitions_def == daily_partitions
 
 
-def test_every_job_uses_the_limited_executor(defs: dg.Definitions):
-    for job_name in ("imdb_daily", "__ASSET_JOB"):
-        executor = defs.resolve_job_def(job_name).executor_def
-        assert executor.name == imdb_executor.name, job_name
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, "in_process"),  # README's sample day
+        ({"IMDB_SAMPLE_SCALE": "0.05"}, imdb_executor.name),
+        ({"IMDB_SOURCE": "http"}, imdb_executor.name),
+        ({"MEDIA_ASSETS_EXECUTOR": "multiprocess"}, imdb_executor.name),
+        ({"IMDB_SOURCE": "http", "MEDIA_ASSETS_EXECUTOR": "in_process"}, "in_process"),
+    ],
+)
+def test_every_job_uses_the_executor_the_settings_choose(environ: dict[str, str], expected: str):
+    """Small sample days run in one process; anything of IMDb's size runs under the limited multiprocess executor,
+    UI-launched asset jobs included."""
+    code = (
+        "from media_assets.definitions import defs; "
+        "print(*(defs.resolve_job_def(name).executor_def.name for name in ('imdb_daily', '__ASSET_JOB')))"
+    )
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("IMDB_", "MEDIA_ASSETS_"))}
+    printed = subprocess.run(
+        [sys.executable, "-c", code], env={**env, **environ}, capture_output=True, text=True, check=True
+    )
+    assert printed.stdout.split() == [expected, expected]
 
 
 def test_steps_the_tail_waits_for_start_first(defs: dg.Definitions):

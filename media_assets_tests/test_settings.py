@@ -25,6 +25,7 @@ def test_no_variable_set_gives_the_offline_defaults():
     assert settings.daily_run_at == dt.time(9, 0)
     assert settings.quality_thresholds == {}
     assert settings.tmdb_api_key == "" and settings.alert_webhook_url == ""
+    assert settings.executor == "auto" and settings.runs_in_process
 
 
 def test_values_are_read_and_typed(tmp_path: Path):
@@ -40,6 +41,7 @@ def test_values_are_read_and_typed(tmp_path: Path):
             "QUALITY_TITLE_COMPLETENESS_MIN_PASS_RATE": "0.95",
             "TMDB_API_KEY": "secret-key",
             "MEDIA_ASSETS_ALERT_WEBHOOK_URL": "https://hooks.example/T000",
+            "MEDIA_ASSETS_EXECUTOR": "in_process",
         }
     )
     assert settings.imdb_source.kind == "file" and settings.imdb_source.folder == str(tmp_path)
@@ -51,6 +53,7 @@ def test_values_are_read_and_typed(tmp_path: Path):
     # Secrets stay environment references, so the UI never shows them.
     assert settings.tmdb_api_key == dg.EnvVar("TMDB_API_KEY")
     assert settings.alert_webhook_url == dg.EnvVar("MEDIA_ASSETS_ALERT_WEBHOOK_URL")
+    assert settings.executor == "in_process" and settings.runs_in_process
 
 
 def test_a_dated_folder_is_not_required_to_exist_yet():
@@ -94,6 +97,10 @@ def test_a_dated_folder_is_not_required_to_exist_yet():
             "MEDIA_ASSETS_DAILY_RUN_AT='9am': expected a UTC time of day as HH:MM, e.g. 09:00.",
         ),
         ({"MEDIA_ASSETS_DAILY_RUN_AT": "24:00"}, "MEDIA_ASSETS_DAILY_RUN_AT='24:00': expected a UTC time of day"),
+        (
+            {"MEDIA_ASSETS_EXECUTOR": "threads"},
+            "MEDIA_ASSETS_EXECUTOR='threads': expected one of auto (the default), in_process, multiprocess.",
+        ),
         ({"MEDIA_ASSETS_ALERT_WEBHOOK_URL": "hooks"}, "MEDIA_ASSETS_ALERT_WEBHOOK_URL='hooks': expected an http://"),
     ],
 )
