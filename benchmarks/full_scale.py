@@ -181,11 +181,12 @@ def run_steps(home: Path) -> dict:
     run = instance.get_runs(limit=1)[0]
     events = instance.all_logs(run.run_id)
     # STEP_START is emitted by the step's own process (the orchestrating process emits other events of the step).
-    pids = {
-        event.dagster_event.pid: event.step_key
-        for event in events
-        if event.dagster_event_type == dg.DagsterEventType.STEP_START
-    }
+    steps_of_pid: dict[int, set[str]] = {}
+    for event in events:
+        if event.dagster_event_type == dg.DagsterEventType.STEP_START:
+            steps_of_pid.setdefault(event.dagster_event.pid, set()).add(event.step_key)
+    # A process that ran several steps (a small day runs in process) tells no step's CPU apart: none is given.
+    pids = {pid: next(iter(steps)) for pid, steps in steps_of_pid.items() if len(steps) == 1}
     return {"pids": pids, "seconds": step_seconds(events)}
 
 
