@@ -87,3 +87,13 @@ def test_the_repaired_copy_keeps_every_line_and_its_number(tmp_path):
     write_utf8_repaired_copy(raw, tmp_path / "repaired.gz")
     repaired = gzip.decompress((tmp_path / "repaired.gz").read_bytes())
     assert repaired.split(b"\n") == [line.decode("utf-8", "replace").encode() for line in data.split(b"\n")]
+
+
+@pytest.mark.parametrize("size", [1, 3, 5, 8, 64])
+def test_line_blocks_cut_at_line_ends_whatever_the_pieces(size):
+    # Lines shorter and longer than a piece, pieces ending exactly at a line end, a last line without one.
+    data = b"ab\ncdefghijklmnop\n\nq\nrstu\nvwxyz0123456789"
+    blocks = list(line_blocks(chunks(data, size)))
+    assert b"".join(blocks) == data
+    assert all(block.endswith(b"\n") for block in blocks[:-1]) and blocks[-1] == b"vwxyz0123456789"
+    assert all(block for block in blocks)

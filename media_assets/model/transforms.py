@@ -451,15 +451,21 @@ def credit_titles(current: pl.LazyFrame, ratings: pl.LazyFrame) -> pl.DataFrame:
     )
 
 
-def _fact_titles(titles: pl.DataFrame, rated_only: bool) -> pl.LazyFrame:
-    return titles.lazy().filter(pl.col("is_rated")) if rated_only else titles.lazy()
+def _fact_title_ids(titles: pl.DataFrame, rated_only: bool) -> pl.Series:
+    return (titles.filter(pl.col("is_rated")) if rated_only else titles)["title_id"]
+
+
+def of_titles(credits: pl.LazyFrame, title_ids: pl.Series) -> pl.LazyFrame:
+    """The credits of `title_ids`, in the credits' own order: a filter, not a semi-join: measured on 102.6M
+    credits, 20% less CPU to write fact_cast_crew and a third less to find the credited people."""
+    return credits.filter(pl.col("title_id").is_in(title_ids.implode()))
 
 
 def build_fact_cast_crew(principals: pl.LazyFrame, titles: pl.DataFrame, rated_only: bool) -> pl.LazyFrame:
     """`fact_cast_crew`: the credits of `titles` (from `credit_titles`; only the rated ones when `rated_only`).
-    The semi-join comes first, so the wide columns of the other credits are never materialized."""
+    The filter comes first, so the wide columns of the other credits are never materialized."""
     # The credits' own order (the clean table's, i.e. the file's) is kept, so every rebuild writes the same bytes.
-    return principals.join(_fact_titles(titles, rated_only), on="title_id", how="semi", maintain_order="left").select(
+    return of_titles(principals, _fact_title_ids(titles, rated_only)).select(
         credit_id=credit_key(pl.col("title_id"), pl.col("ordering")),
         title_id="title_id",
         person_id="person_id",
@@ -490,9 +496,10 @@ def count_cast_crew(
     """What each filter of `fact_cast_crew` removed, checking the credit keys on the way: fails on a credit
     without person, an ordering outside [1, 9999] or a (title_id, ordering) pair given twice."""
     credits_in = principals.select(pl.len())
-    in_scope = principals.select("title_id", "ordering", "person_id").join(titles.lazy(), on="title_id", how="inner")
-    kept = in_scope.join(_fact_titles(titles, rated_only), on="title_id", how="semi")
-    scope_counts = in_scope.select(in_scope=pl.len(), rated=pl.col("is_rated").sum())
+    in_scope = of_titles(principals.select("title_id", "ordering", "person_id"), titles["title_id"])
+    kept = of_titles(in_scope, _fact_title_ids(titles, rated_only))
+    rated_ids = titles.filter(pl.col("is_rated"))["title_id"].implode()
+    scope_counts = in_scope.select(in_scope=pl.len(), rated=pl.col("title_id").is_in(rated_ids).sum())
     kept_checks = kept.select(
         credits=pl.len(),
         distinct_credits=credit_key(pl.col("title_id"), pl.col("ordering")).n_unique(),
@@ -549,10 +556,11 @@ def build_dim_person(names: pl.LazyFrame, credited_person_ids: pl.LazyFrame, cur
     other attributes null, `is_inferred` true), so every credit's `person_id` resolves.
     """
     credited = credited_person_ids.select("person_id").unique().collect(engine="streaming")
+    current_ids = current.select("title_id").collect(engine="streaming")["title_id"]
     known_for = (
         names.select("person_id", title_id=pl.col("known_for_titles"))
         .explode("title_id")
-        .join(current.select("title_id"), on="title_id", how="semi")
+        .filter(pl.col("title_id").is_in(current_ids.implode()))
         .select("person_id")
     )
     keep = pl.concat([credited.lazy(), known_for]).unique().collect(engine="streaming")
@@ -564,9 +572,7 @@ def build_dim_person(names: pl.LazyFrame, credited_person_ids: pl.LazyFrame, cur
     )
     # Rows in a defined order, so every rebuild writes the same bytes: name.basics' order (the file's), then the
     # inferred people by id.
-    known = names.join(keep.lazy(), on="person_id", how="semi", maintain_order="left").with_columns(
-        is_inferred=pl.lit(False)
-    )
+    known = names.filter(pl.col("person_id").is_in(keep["person_id"].implode())).with_columns(is_inferred=pl.lit(False))
     inferred_rows = inferred.lazy().select(
         "person_id",
         nconst=pl.format("nm{}", pl.col("person_id").cast(pl.String).str.zfill(7)),

@@ -1,0 +1,63 @@
+"""The full-scale benchmark's summary of several runs: medians, the worst peak and the target verdicts."""
+
+from benchmarks.full_scale import STEP_PEAK_TARGET_BYTES, median_day, target_verdicts
+
+
+def _day(wall: float, cpu: float, peak: int, principals_seconds: float, principals_cpu: float) -> dict:
+    return {
+        "wall_seconds": wall,
+        "cpu_seconds": cpu,
+        "orchestration_cpu_seconds": 5.0,
+        "bytes_added": 100,
+        "largest_step_peak_rss_bytes": peak,
+        "steps": [
+            {
+                "step": "clean_title_principals",
+                "seconds": principals_seconds,
+                "cpu_seconds": principals_cpu,
+                "rows_out": 1000,
+                "rows_per_s": None,
+                "peak_rss_mb": peak // 1_000_000,
+            },
+            {
+                "step": "raw_title_principals",
+                "seconds": 1.0,
+                "cpu_seconds": None,
+                "rows_out": None,
+                "peak_rss_mb": None,
+            },
+        ],
+    }
+
+
+def test_median_day_takes_each_figures_median_and_the_worst_peak():
+    days = [
+        _day(100, 200, 1_000_000_000, 50, 80),
+        _day(90, 210, 2_000_000_000, 40, 70),
+        _day(120, 190, 1_500_000_000, 45, 90),
+    ]
+    summary = median_day(days)
+    assert (summary["wall_seconds"], summary["cpu_seconds"]) == (100, 200)
+    assert summary["largest_step_peak_rss_bytes"] == 2_000_000_000
+    principals, raw = summary["steps"]  # slowest first
+    assert (principals["step"], principals["seconds"], principals["cpu_seconds"]) == ("clean_title_principals", 45, 80)
+    assert principals["rows_per_s"] == round(1000 / 45)
+    assert principals["peak_rss_mb"] == 2000
+    assert (raw["step"], raw["cpu_seconds"], raw["peak_rss_mb"]) == ("raw_title_principals", None, None)
+
+
+def test_target_verdicts_compare_the_medians_with_the_limits():
+    first, next_day = (
+        median_day([_day(60, 100, 1_000_000_000, 30, 40)]),
+        median_day([_day(61, 100, 2_600_000_000, 30, 40)]),
+    )
+    targets = target_verdicts(first, next_day, duckdb_wall=100)
+    assert targets["first_day_vs_duckdb_wall"] == {"value": 0.6, "limit": 0.6, "met": True}
+    assert targets["next_day_vs_first_day_wall"]["met"] is False
+    assert targets["largest_step_peak_rss_bytes"] == {
+        "value": 2_600_000_000,
+        "limit": STEP_PEAK_TARGET_BYTES,
+        "met": False,
+    }
+    assert "next_day_vs_first_day_wall" not in target_verdicts(first, None, duckdb_wall=50)
+    assert target_verdicts(first, None, duckdb_wall=50)["first_day_vs_duckdb_wall"]["met"] is False
