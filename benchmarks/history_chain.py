@@ -48,7 +48,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.days < 2:
         parser.error("--days must be at least 2: the chain compares its last day with its first")
-    days = [args.date + dt.timedelta(days=offset) for offset in range(args.days)]
+    today = dt.datetime.now(dt.UTC).date()
+    first_day = min(args.date, today - dt.timedelta(days=args.days - 1))
+    # The daily partitions end today: a chain from `--date` that would run past it starts earlier instead.
+    days = [first_day + dt.timedelta(days=offset) for offset in range(args.days)]
     run_dir = Path(tempfile.mkdtemp(prefix=f"history_chain-{args.scale}-", dir=args.work_dir))
     rows = []
     try:
