@@ -24,6 +24,8 @@ EXECUTOR_KINDS: tuple[ExecutorKind, ...] = ("auto", "in_process", "multiprocess"
 
 DEFAULT_BASE_URL = "https://datasets.imdbws.com/"
 DEFAULT_SAMPLE_SCALE = 0.0005
+DEFAULT_RETENTION_KEEP_DAYS = 7
+DEFAULT_RETENTION_KEYFRAME_DAYS = 30
 IN_PROCESS_MAX_SAMPLE_SCALE = 0.01
 """`auto` runs sample days up to this scale (130k titles, 1M credits, under 1 GB) in one process: their steps take
 well under a second each, less than starting a step process costs."""
@@ -73,9 +75,9 @@ class Settings:
     """`dg.EnvVar("TMDB_API_KEY")` when set (hidden in the UI), else empty: enrichment is off."""
     alert_webhook_url: str = ""
     """`dg.EnvVar("MEDIA_ASSETS_ALERT_WEBHOOK_URL")` when set (a webhook URL is a secret), else empty: no alerts."""
-    retention_keep_days: int = 7
+    retention_keep_days: int = DEFAULT_RETENTION_KEEP_DAYS
     """The newest published days retention keeps whole (`MEDIA_ASSETS_RETENTION_KEEP_DAYS`, at least 2)."""
-    retention_keyframe_days: int = 30
+    retention_keyframe_days: int = DEFAULT_RETENTION_KEYFRAME_DAYS
     """One published day kept whole per block of this many days (`MEDIA_ASSETS_RETENTION_KEYFRAME_DAYS`)."""
     executor: ExecutorKind = "auto"
     """`MEDIA_ASSETS_EXECUTOR`: how a run executes its steps; see `runs_in_process`."""
@@ -135,13 +137,16 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
     )
     webhook = checked("MEDIA_ASSETS_ALERT_WEBHOOK_URL", _http_url, None, "an http:// or https:// URL")
     keep_days = checked(
-        "MEDIA_ASSETS_RETENTION_KEEP_DAYS", _whole_number_from(2), 7, "a whole number of days, at least 2 (default 7)"
+        "MEDIA_ASSETS_RETENTION_KEEP_DAYS",
+        _whole_number_from(2),
+        DEFAULT_RETENTION_KEEP_DAYS,
+        f"a whole number of days, at least 2 (default {DEFAULT_RETENTION_KEEP_DAYS})",
     )
     keyframe_days = checked(
         "MEDIA_ASSETS_RETENTION_KEYFRAME_DAYS",
         _whole_number_from(1),
-        30,
-        "a whole number of days, at least 1 (default 30)",
+        DEFAULT_RETENTION_KEYFRAME_DAYS,
+        f"a whole number of days, at least 1 (default {DEFAULT_RETENTION_KEYFRAME_DAYS})",
     )
     quality = {}
     for name in sorted(environ):
