@@ -1,15 +1,27 @@
-"""The DuckDB warehouse over every published day: history, the views for the common questions, the README query,
-incremental updates, a withdrawn day, and a data directory that moved."""
+"""The DuckDB warehouse over every published day: the newest day's tables as views over its published files, the
+history, the views for the common questions, the README query, incremental updates, a withdrawn day, a re-published
+day, a reader open during an update, a warehouse from before the views, and a data directory that moved."""
 
 import datetime as dt
 import shutil
+import subprocess
+import sys
+import time
 
 import duckdb
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from media_assets.model.transforms import MODEL_TABLES
-from media_assets.publish.warehouse import TOP_MOVIES_QUERY, WAREHOUSE_DAYS_TABLE, sync_warehouse
+from media_assets.publish.state import PublishedDay
+from media_assets.publish.warehouse import (
+    NEWEST_DAY_TABLES,
+    TOP_MOVIES_QUERY,
+    WAREHOUSE_DAYS_TABLE,
+    WarehouseInUseError,
+    sync_warehouse,
+)
 from media_assets.resources import DataLake
 from media_assets_tests.model_support import DAY_1, DAY_2
 
@@ -119,11 +131,152 @@ def test_updates_load_only_changed_days_and_drop_withdrawn_ones(tmp_path, model_
         )
 
 
-def test_the_warehouse_keeps_working_when_the_data_directory_moves(tmp_path, synced):
-    run, _ = synced
-    moved = tmp_path / "moved" / "warehouse.duckdb"
-    moved.parent.mkdir()
-    shutil.copy(run.data_lake.warehouse_path, moved)
-    with duckdb.connect(str(moved), read_only=True) as connection:
-        assert connection.execute("SELECT count(*) FROM title_ratings_history").fetchone()[0] > 0
+def assert_views_read_the_files_of(connection: duckdb.DuckDBPyConnection, publication: PublishedDay) -> None:
+    for table in NEWEST_DAY_TABLES:
+        assert_frame_equal(connection.sql(f'SELECT * FROM "{table}"').pl(), pl.read_parquet(publication.tables[table]))
+
+
+def copied_lake(source: DataLake, destination) -> DataLake:
+    shutil.copytree(source.root_path, destination)
+    return DataLake(root=str(destination))
+
+
+def test_the_newest_days_tables_are_views_over_its_published_files(synced, warehouse):
+    run, row_counts = synced
+    newest = run.data_lake.published.get(dt.date.fromisoformat(DAY_2))
+    assert_views_read_the_files_of(warehouse, newest)
+    # Nothing of them is copied: the database's tables are the daily fact and the bookkeeping.
+    tables = {name for (name,) in warehouse.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert tables == {"fact_ratings", "warehouse_days", "warehouse_info"}
+    info = {
+        name: (count, source) for name, _, count, source in warehouse.execute("SELECT * FROM warehouse_info").fetchall()
+    }
+    assert info == {
+        table: (
+            pl.read_parquet(newest.tables[table]).height if table != "fact_ratings" else row_counts[table],
+            str(newest.tables[table]) if table != "fact_ratings" else None,
+        )
+        for table in MODEL_TABLES
+    }
+
+
+def republish_with_fewer_people(lake: DataLake, day: str) -> PublishedDay:
+    """Publish `day` again as a new generation whose dim_person holds half of the published one's rows."""
+    current = lake.published.get(dt.date.fromisoformat(day))
+    staged_dir = lake.root_path / "restaged"
+    staged_dir.mkdir()
+    staged = {}
+    for table, path in current.tables.items():
+        frame = pl.read_parquet(path)
+        staged[table] = staged_dir / f"{table}.parquet"
+        (frame.head(frame.height // 2) if table == "dim_person" else frame).write_parquet(staged[table])
+    return lake.published.publish(
+        current.snapshot_date, "republished", staged, current.predecessor, current.quality_report
+    )
+
+
+def test_a_republished_day_re_points_the_views_and_its_superseded_files_go(tmp_path, model_run):
+    lake = copied_lake(model_run.data_lake, tmp_path / "lake")
+    sync_warehouse(lake.warehouse_path, lake.published)
+    superseded = lake.published.get(dt.date.fromisoformat(DAY_2)).tables["dim_person"].parent
+    republished = republish_with_fewer_people(lake, DAY_2)
+
+    # as the warehouse step does: re-point, then remove the superseded publication
+    row_counts = sync_warehouse(lake.warehouse_path, lake.published)
+    assert lake.published.prune() == [superseded]
+    assert not superseded.exists()
+    with duckdb.connect(str(lake.warehouse_path), read_only=True) as connection:
+        assert_views_read_the_files_of(connection, republished)
+        assert row_counts["dim_person"] == pl.read_parquet(republished.tables["dim_person"]).height
+        assert connection.execute(
+            f"SELECT generation FROM {WAREHOUSE_DAYS_TABLE} WHERE snapshot_date = ?", [DAY_2]
+        ).fetchone() == ("republished",)
         assert len(connection.execute(TOP_MOVIES_QUERY).fetchall()) == 10
+
+
+READER = """
+import sys, time, duckdb
+connection = duckdb.connect(sys.argv[1], read_only=True)
+def state():
+    generation = connection.execute("SELECT max_by(generation, snapshot_date) FROM warehouse_days").fetchone()[0]
+    return generation, connection.execute("SELECT count(*) FROM dim_person").fetchone()[0]
+print(*state(), flush=True)
+time.sleep(float(sys.argv[2]))
+print(*state(), flush=True)
+"""
+
+
+def test_an_update_waits_for_a_reader_of_another_process_which_sees_the_warehouse_before_it(tmp_path, model_run):
+    lake = copied_lake(model_run.data_lake, tmp_path / "lake")
+    sync_warehouse(lake.warehouse_path, lake.published)
+    before = lake.published.get(dt.date.fromisoformat(DAY_2))
+    republished = republish_with_fewer_people(lake, DAY_2)
+    hold_seconds = 4.0
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(lake.warehouse_path), str(hold_seconds)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        first_read = reader.stdout.readline().split()  # the reader's connection is open from here on
+        started = time.monotonic()
+        with pytest.raises(WarehouseInUseError, match=rf"PID {reader.pid}\).*close that connection"):
+            sync_warehouse(lake.warehouse_path, lake.published, reader_wait_seconds=0.5)
+        sync_warehouse(lake.warehouse_path, lake.published)
+        waited = time.monotonic() - started
+        second_read = reader.stdout.readline().split()
+    finally:
+        reader.wait(timeout=30)
+    people_before = pl.read_parquet(before.tables["dim_person"]).height
+    assert first_read == second_read == [before.generation, str(people_before)]
+    assert waited >= hold_seconds - 1.0
+    with duckdb.connect(str(lake.warehouse_path), read_only=True) as connection:
+        assert_views_read_the_files_of(connection, republished)
+
+
+def test_a_warehouse_holding_copies_gets_views_instead(tmp_path, model_run):
+    lake = copied_lake(model_run.data_lake, tmp_path / "lake")
+    newest = lake.published.get(dt.date.fromisoformat(DAY_2))
+    lake.warehouse_path.unlink(missing_ok=True)
+    with duckdb.connect(str(lake.warehouse_path)) as connection:  # as an earlier version left it
+        for table in NEWEST_DAY_TABLES:
+            connection.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{newest.tables[table]}')")
+    sync_warehouse(lake.warehouse_path, lake.published)
+    with duckdb.connect(str(lake.warehouse_path), read_only=True) as connection:
+        views = {
+            name for (name,) in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        }
+        assert views >= set(NEWEST_DAY_TABLES)
+        tables = {name for (name,) in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        assert tables == {"fact_ratings", "warehouse_days", "warehouse_info"}
+        assert_views_read_the_files_of(connection, newest)
+
+
+def test_a_moved_data_directory_keeps_the_ratings_history_and_the_warehouse_step_re_points_the_views(
+    tmp_path, model_run
+):
+    lake = copied_lake(model_run.data_lake, tmp_path / "lake")
+    sync_warehouse(lake.warehouse_path, lake.published)
+    moved = tmp_path / "moved"
+    lake.root_path.rename(moved)
+    moved_lake = DataLake(root=str(moved))
+    with duckdb.connect(str(moved_lake.warehouse_path), read_only=True) as connection:
+        per_day = connection.execute("SELECT count(DISTINCT snapshot_date) FROM fact_ratings").fetchone()[0]
+        assert per_day == 2
+        with pytest.raises(duckdb.IOException, match=str(lake.root_path / "published")):
+            connection.execute("SELECT count(*) FROM dim_title").fetchone()
+
+    sync_warehouse(moved_lake.warehouse_path, moved_lake.published)
+    with duckdb.connect(str(moved_lake.warehouse_path), read_only=True) as connection:
+        assert_views_read_the_files_of(connection, moved_lake.published.get(dt.date.fromisoformat(DAY_2)))
+        assert connection.execute("SELECT count(DISTINCT snapshot_date) FROM title_ratings_history").fetchone()[0] == 2
+
+
+def test_paths_written_for_a_relative_data_directory_are_absolute(tmp_path, model_run, monkeypatch):
+    copied_lake(model_run.data_lake, tmp_path / "lake")
+    monkeypatch.chdir(tmp_path)
+    lake = DataLake(root="lake")
+    sync_warehouse(lake.warehouse_path, lake.published)
+    monkeypatch.chdir(tmp_path / "lake")  # a reader elsewhere
+    with duckdb.connect("warehouse.duckdb", read_only=True) as connection:
+        assert_views_read_the_files_of(
+            connection, DataLake(root=str(tmp_path / "lake")).published.get(dt.date.fromisoformat(DAY_2))
+        )

@@ -98,8 +98,9 @@ def _connect_for_update(warehouse_path: Path, reader_wait_seconds: float) -> duc
                 raise
             if time.monotonic() >= deadline:
                 holder = re.search(r"held in (.*?\(PID \d+\))", str(error))
+                process = holder[1] if holder else "unknown"
                 raise WarehouseInUseError(
-                    f"{warehouse_path} stayed open in another process ({holder[1] if holder else 'unknown'}) for {reader_wait_seconds:.0f} s: "
+                    f"{warehouse_path} stayed open in another process ({process}) for {reader_wait_seconds:.0f} s: "
                     "close that connection, then run the warehouse step again."
                 ) from None
             time.sleep(_READER_POLL_SECONDS)
