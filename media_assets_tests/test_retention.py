@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from media_assets.admin import main as admin_main
@@ -27,6 +28,7 @@ from media_assets.clean.assets import clean_asset_key
 from media_assets.history_rebuild import history_rebuild_sensor
 from media_assets.model.transforms import MODEL_TABLES
 from media_assets.publish.assets import PUBLISHED_ASSET
+from media_assets.publish.warehouse import sync_warehouse
 from media_assets.resources import DataLake
 from media_assets.retention.apply import RETENTION_DIR
 from media_assets.retention.job import imdb_retention
@@ -48,6 +50,7 @@ from media_assets.sources.archive import (
 )
 from media_assets.sources.imdb_files import IMDB_FILES, TITLE_PRINCIPALS
 from media_assets_tests.test_history import run_day
+from media_assets_tests.test_warehouse import assert_views_read_the_files_of
 
 DAYS = [f"2026-11-{day}" for day in range(21, 27)]
 """With keyframes every 3 days (blocks counted from 1970-01-01) the 21st and the 24th start their blocks; keeping
@@ -133,6 +136,22 @@ def test_plan_keeps_the_newest_days_and_one_keyframe_per_block():
     }
     with pytest.raises(ValueError, match="keep_days=1"):
         RetentionPolicy(keep_days=1)
+
+
+def test_the_newest_published_days_tables_are_never_planned_for_removal():
+    """The warehouse's views read the newest published day's files (media_assets/publish/warehouse.py): whatever
+    days are published (gaps included) and whatever policy, the newest day, and the one before it that a rerun
+    reads, keep their tables."""
+    shuffled = random.Random(17)
+    for _ in range(300):
+        policy = RetentionPolicy(keep_days=shuffled.randint(2, 9), keyframe_days=shuffled.randint(1, 40))
+        first = dt.date(2026, 1, 1) + dt.timedelta(days=shuffled.randint(0, 400))
+        published = sorted(
+            first + dt.timedelta(days=offset) for offset in shuffled.sample(range(120), shuffled.randint(1, 60))
+        )
+        plans = {plan.day: plan.role for plan in plan_days(published, policy)}
+        kept_whole = published[-policy.keep_days :]
+        assert all(plans[day] is not Role.COMPACTED for day in kept_whole), (policy, published)
 
 
 def test_the_retention_command_refuses_a_policy_that_keeps_too_little(tmp_path, capsys):
@@ -319,6 +338,16 @@ def test_retention_over_several_days_keeps_every_day_rebuildable_byte_for_byte(t
             assert sorted(obs.partition_key for obs in observations) == pruned, asset
             assert all(obs.asset_observation.metadata["pruned"].value for obs in observations)
             assert "admin restore 2026-11-2" in observations[0].asset_observation.description
+
+        # The warehouse the last run wrote reads the newest day's files, which are whole; updating it after the
+        # retention keeps the ratings of every day, the pruned days' included.
+        newest = lake.published.get(dt.date.fromisoformat(DAYS[-1]))
+        sync_warehouse(lake.warehouse_path, lake.published)
+        with duckdb.connect(str(lake.warehouse_path), read_only=True) as warehouse:
+            assert_views_read_the_files_of(warehouse, newest)
+            assert warehouse.execute("SELECT count(DISTINCT snapshot_date) FROM fact_ratings").fetchone()[0] == len(
+                DAYS
+            )
 
         # Running retention again changes nothing.
         assert run_retention(instance, lake).success

@@ -23,6 +23,8 @@ from media_assets.publish.warehouse import (
     sync_warehouse,
 )
 from media_assets.resources import DataLake
+from media_assets.retention.apply import apply_retention
+from media_assets.retention.policy import RetentionPolicy
 from media_assets_tests.model_support import DAY_1, DAY_2
 
 
@@ -192,6 +194,17 @@ def test_a_republished_day_re_points_the_views_and_its_superseded_files_go(tmp_p
             f"SELECT generation FROM {WAREHOUSE_DAYS_TABLE} WHERE snapshot_date = ?", [DAY_2]
         ).fetchone() == ("republished",)
         assert len(connection.execute(TOP_MOVIES_QUERY).fetchall()) == 10
+
+
+def test_retention_leaves_the_files_the_views_read_until_the_warehouse_step_re_points_them(tmp_path, model_run):
+    lake = copied_lake(model_run.data_lake, tmp_path / "lake")
+    sync_warehouse(lake.warehouse_path, lake.published)
+    read = lake.published.get(dt.date.fromisoformat(DAY_2))
+    republish_with_fewer_people(lake, DAY_2)  # and the warehouse step did not run (failed, or not selected)
+    record = apply_retention(lake, RetentionPolicy(keep_days=2), "retention-run", run_finished=lambda run_id: True)
+    assert {entry["role"] for entry in record.days.values()} <= {"recent", "keyframe"}
+    with duckdb.connect(str(lake.warehouse_path), read_only=True) as connection:
+        assert_views_read_the_files_of(connection, read)
 
 
 READER = """

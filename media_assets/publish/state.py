@@ -343,7 +343,8 @@ class PublishedState:
 
     def prune(self) -> list[Path]:
         """Remove the generation folders of published days that a later publication of the same day superseded
-        (a withdrawn day keeps its folder for inspection). Returns what was removed."""
+        (a withdrawn day keeps its folder for inspection). Returns what was removed. The warehouse step calls it once
+        its views read the current publications (media_assets/publish/warehouse.py)."""
         removed = []
         with self.lock():
             for day in self.days():

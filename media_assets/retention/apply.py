@@ -6,6 +6,9 @@ delta against its keyframe's file (checked by sha256 before the whole file goes)
 makes again from that content and the day before. Unpublished days are left alone (their raw files may still be
 replaced), and so are the keyframes' raw files and published tables and everything of the newest days.
 
+Superseded publications of a day are not removed here: the warehouse step removes them once its views no longer
+read them (media_assets/publish/warehouse.py).
+
 Order and atomicity: raw files are compacted one at a time under the archive's lock of that file
 (`archive.compact_file`); tables are removed while holding the chain lease (no run is between reading its
 predecessor and publishing) and, day by day, the published state's lock (`PublishedState.prune_tables`: manifest
@@ -91,7 +94,6 @@ def apply_retention(
     is over (see `PublishedState.acquire_chain`). Writes and returns the run's record."""
     published = lake.published
     record = RetentionRecord(run_id, policy, bytes_before=data_bytes(lake.root_path))
-    published.prune()  # superseded generations first: they are never read again
     plans = plan_days(published.days(), policy)
     for plan in plans:
         record.days[plan.day.isoformat()] = {"role": plan.role.value, "keyframe": plan.keyframe.isoformat()}
