@@ -207,11 +207,12 @@ def published_star_schema(
     deps=[PUBLISHED_ASSET],
 )
 def warehouse(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.MaterializeResult:
-    """DuckDB warehouse (<data dir>/warehouse.duckdb) over every published day: fact_ratings of all days, dim_title
-    as the full SCD2 history, the other tables of the newest published day, and views for the common questions
-    (`latest_ratings`, `title_ratings_history`, `catalogue_on(day)`), e.g.
-    `SELECT * FROM catalogue_on(DATE '2026-11-20') LIMIT 5`. Updated in one
-    transaction, loading only the days whose publication changed."""
+    """DuckDB warehouse (<data dir>/warehouse.duckdb) over every published day: fact_ratings of all days (copied
+    in), dim_title as the full SCD2 history and the other tables of the newest published day (views over its
+    published Parquet files), and views for the common questions (`latest_ratings`, `title_ratings_history`,
+    `catalogue_on(day)`), e.g. `SELECT * FROM catalogue_on(DATE '2026-11-20') LIMIT 5`. Updated in one
+    transaction, loading only the days whose publication changed; then the superseded publications are removed
+    (the views no longer read them). Running it again re-points the views after the data directory moved."""
     row_counts = sync_warehouse(data_lake.warehouse_path, data_lake.published)
     removed = data_lake.published.prune()
     days = data_lake.published.days()
