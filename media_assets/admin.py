@@ -29,7 +29,7 @@ from media_assets.publish.assets import (
     report_out_of_date,
 )
 from media_assets.publish.state import PublishedState
-from media_assets.publish.warehouse import sync_warehouse
+from media_assets.publish.warehouse import WarehouseInUseError, sync_warehouse
 from media_assets.quality.assets import generation_of
 from media_assets.quality.report import attempt_report_path, failed_gates, read_report, record_unpublication
 from media_assets.resources import DataLake
@@ -262,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "restore":
                 return restore(lake, instance, args.day)
             return rebuild_archive(lake, instance)
-        except (PublishRefused, FileNotFoundError) as error:
+        except (PublishRefused, FileNotFoundError, WarehouseInUseError) as error:
             print(error, file=sys.stderr)
             return 2
 

@@ -23,7 +23,7 @@ from media_assets.publish.state import (
     OutOfDateDay,
     PublishedDay,
 )
-from media_assets.publish.warehouse import sync_warehouse
+from media_assets.publish.warehouse import WarehouseInUseError, sync_warehouse
 from media_assets.quality.assets import QUALITY_AUDIT, generation_of
 from media_assets.quality.report import attempt_report_path, failed_gates, read_report, record_publication
 from media_assets.resources import DataLake
@@ -213,7 +213,10 @@ def warehouse(context: dg.AssetExecutionContext, data_lake: DataLake) -> dg.Mate
     `catalogue_on(day)`), e.g. `SELECT * FROM catalogue_on(DATE '2026-11-20') LIMIT 5`. Updated in one
     transaction, loading only the days whose publication changed; then the superseded publications are removed
     (the views no longer read them). Running it again re-points the views after the data directory moved."""
-    row_counts = sync_warehouse(data_lake.warehouse_path, data_lake.published)
+    try:
+        row_counts = sync_warehouse(data_lake.warehouse_path, data_lake.published)
+    except WarehouseInUseError as error:  # a reader left open: the person closes it, no traceback helps
+        raise dg.Failure(description=str(error), allow_retries=False) from error
     removed = data_lake.published.prune()
     days = data_lake.published.days()
     query = "SELECT * FROM latest_ratings ORDER BY num_votes DESC LIMIT 5"
