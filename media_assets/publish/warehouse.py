@@ -8,7 +8,9 @@
   `published/<day>/<generation>/<table>.parquet`), not copies: an update costs next to nothing and the file does
   not grow with them. Those files are immutable once published; the generation's folder is removed only by
   `PublishedState.prune()` once a later publication of the day superseded it, which the warehouse step runs after
-  re-pointing the views, and by retention, which keeps the newest `keep_days` (at least 2) published days whole.
+  re-pointing the views, and by retention, which keeps the newest `keep_days` (at least 2) published days whole
+  (a withdrawn day keeps its folder). A warehouse written before the views held copies: the first update drops
+  them, and DuckDB reuses their space for the next days' ratings (the file does not shrink).
 - `warehouse_days`: which publication (generation) of each day is loaded; `warehouse_info`: what each table holds,
   its row count (the views' from their Parquet footers) and, for a view, the file it reads.
 Views for the common questions: `latest_ratings` (the newest day's ratings), `title_ratings_history` (a title's
