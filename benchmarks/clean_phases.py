@@ -121,7 +121,8 @@ def main() -> None:
         return
 
     sample_dir, generated_seconds = cached_sample(args.work_dir, args.scale, args.seed, args.date)
-    print(f"sample {'reused' if generated_seconds is None else f'generated in {generated_seconds:.1f} s'}: {sample_dir}")
+    how = "reused" if generated_seconds is None else f"generated in {generated_seconds:.1f} s"
+    print(f"sample {how}: {sample_dir}")
     raw_path = sample_dir / args.file
     passes = {}
     with tempfile.TemporaryDirectory(dir=args.work_dir) as out_dir:
