@@ -1,5 +1,10 @@
 """The full-scale benchmark's summary of several runs: medians, the worst peak and the target verdicts."""
 
+import json
+import subprocess
+import sys
+
+from benchmarks.clean_phases import PASSES, phase_rows
 from benchmarks.full_scale import STEP_PEAK_TARGET_BYTES, median_day, target_verdicts
 
 
@@ -61,3 +66,33 @@ def test_target_verdicts_compare_the_medians_with_the_limits():
     }
     assert "next_day_vs_first_day_wall" not in target_verdicts(first, None, duckdb_wall=50)
     assert target_verdicts(first, None, duckdb_wall=50)["first_day_vs_duckdb_wall"]["met"] is False
+
+
+def test_phase_rows_are_the_differences_between_consecutive_passes():
+    passes = {
+        name: {"wall_seconds": wall, "cpu_seconds": cpu, "peak_rss_mb": 300}
+        for name, wall, cpu in zip(PASSES, (1.0, 2.0, 4.0, 6.0), (1.0, 2.5, 6.0, 10.0), strict=True)
+    }
+    rows = phase_rows(passes)
+    assert [(row["phase"], row["cpu_seconds"], row["share"]) for row in rows] == [
+        ("inflate", 1.0, "10%"),
+        ("split", 1.5, "15%"),
+        ("parse", 3.5, "35%"),
+        ("write", 4.0, "40%"),
+    ]
+    assert [row["pass_cpu_seconds"] for row in rows] == [1.0, 2.5, 6.0, 10.0]
+
+
+def test_clean_phases_runs_every_pass_on_a_generated_file(tmp_path):
+    finished = subprocess.run(
+        [sys.executable, "-m", "benchmarks.clean_phases", "--scale", "0.001", "--work-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert finished.returncode == 0, finished.stderr
+    report = json.loads((tmp_path / "clean_phases-0.001-title.principals.json").read_text())
+    assert [row["phase"] for row in report["phases"]] == list(PASSES)
+    # The phases add up to the last pass, which cleaned the file as the clean step does.
+    total = sum(row["cpu_seconds"] for row in report["phases"])
+    assert abs(total - report["phases"][-1]["pass_cpu_seconds"]) < 0.05
+    assert "title.principals.tsv.gz at scale 0.001" in finished.stdout
