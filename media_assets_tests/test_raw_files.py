@@ -30,6 +30,17 @@ def chunks(data: bytes, size: int = CHUNK_BYTES) -> list[bytes]:
     return [data[start : start + size] for start in range(0, len(data), size)]
 
 
+def expected_bad_lines(text: bytes) -> list[tuple[int, bytes]]:
+    """(line number, bytes) of each line of `text` that Python's strict decoder refuses."""
+    found = []
+    for number, line in enumerate(text.split(b"\n")[:-1], start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            found.append((number, line))
+    return found
+
+
 def test_inflate_reads_every_member_and_bounds_each_piece():
     members = gzip.compress(b"header\n") + gzip.compress(b"a\nb\n") + gzip.compress(b"last\n")
     assert b"".join(inflate(chunks(members, 7), "f")) == b"header\na\nb\nlast\n"
@@ -72,12 +83,7 @@ def test_lines_that_are_not_utf8_are_found_in_every_block_with_their_exact_bytes
             )
         lines.append(text)
     data = b"\n".join([b"tconst\ttitle\tn", *lines]) + b"\n"
-    expected = []
-    for number, line in enumerate(data.split(b"\n")[:-1], start=1):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            expected.append((number, line))
+    expected = expected_bad_lines(data)
     assert len(expected) == 6
     found = []
     first_line = 1
@@ -124,16 +130,6 @@ def principals_like_text(lines: int, long_line_at: int | None = None) -> bytes:
             name = "é".encode() * (6 << 20) + b"\xff"  # 12 MB: three inflated pieces, twelve read chunks
         rows.append(b'tt%07d\t%d\tnm%07d\tactor\t\\N\t["%s"]' % (number, number % 10, rng.randrange(10**7), name))
     return b"\n".join(rows) + b"\n"
-
-
-def expected_bad_lines(text: bytes) -> list[tuple[int, bytes]]:
-    found = []
-    for number, line in enumerate(text.split(b"\n")[:-1], start=1):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            found.append((number, line))
-    return found
 
 
 def write_gzip_members(path, text: bytes, members: int = 3) -> bytes:
