@@ -12,8 +12,8 @@ U+FFFD, so every line keeps its number).
 The three parts of that read run side by side, each in its own thread, handed bounded queues of pieces (isal,
 hashlib, numpy, pyarrow and the file calls release the GIL on large buffers): reading, writing and hashing the
 compressed bytes; inflating them; checking the text. Measured at full scale (title.principals: 1.25 GB
-compressed, 4.6 GB of text, two busy cores): the raw step's CPU went from 12 to 10 s and its wall time roughly
-halved; the inflating thread (~5 CPU-s, isal's own speed) is now the whole critical path of the read.
+compressed, 4.6 GB of text; two cores with other work, medians of 3): the raw step took 7.1 s and 8.9 CPU-s
+instead of 10.1 s and 9.6 CPU-s; the inflating thread (~5 CPU-s, isal's own speed) is the read's critical path.
 
 Every error names the file as the user knows it (the source path or URL) and says in words what is wrong.
 """
