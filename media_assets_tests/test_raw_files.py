@@ -1,17 +1,24 @@
 """Reading a raw file once, completely: gzip, header, lines that are not UTF-8 (against plain-Python readings)."""
 
 import gzip
+import hashlib
 import random
+import threading
 
 import pytest
+from isal import isal_zlib
 
-from media_assets.sources.imdb_files import TITLE_RATINGS
+from media_assets.sources.imdb_files import TITLE_PRINCIPALS, TITLE_RATINGS
 from media_assets.sources.raw_files import (
     CHUNK_BYTES,
+    INFLATE_INPUT_BYTES,
+    INFLATED_PIECE_BYTES,
     RawFileError,
     copy_verified,
+    in_thread,
     inflate,
     invalid_utf8_lines,
+    is_utf8,
     line_blocks,
     write_utf8_repaired_copy,
 )
@@ -23,13 +30,24 @@ def chunks(data: bytes, size: int = CHUNK_BYTES) -> list[bytes]:
     return [data[start : start + size] for start in range(0, len(data), size)]
 
 
+def expected_bad_lines(text: bytes) -> list[tuple[int, bytes]]:
+    """(line number, bytes) of each line of `text` that Python's strict decoder refuses."""
+    found = []
+    for number, line in enumerate(text.split(b"\n")[:-1], start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            found.append((number, line))
+    return found
+
+
 def test_inflate_reads_every_member_and_bounds_each_piece():
     members = gzip.compress(b"header\n") + gzip.compress(b"a\nb\n") + gzip.compress(b"last\n")
     assert b"".join(inflate(chunks(members, 7), "f")) == b"header\na\nb\nlast\n"
-    # 64 MB out of ~64 KB in: no piece larger than one chunk.
+    # 64 MB out of ~64 KB in: no piece larger than the bound.
     zeros = gzip.compress(bytes(64 << 20), compresslevel=1)
     pieces = list(inflate(chunks(zeros), "f"))
-    assert sum(map(len, pieces)) == 64 << 20 and max(map(len, pieces)) <= CHUNK_BYTES
+    assert sum(map(len, pieces)) == 64 << 20 and max(map(len, pieces)) <= INFLATED_PIECE_BYTES
 
 
 @pytest.mark.parametrize(
@@ -65,12 +83,7 @@ def test_lines_that_are_not_utf8_are_found_in_every_block_with_their_exact_bytes
             )
         lines.append(text)
     data = b"\n".join([b"tconst\ttitle\tn", *lines]) + b"\n"
-    expected = []
-    for number, line in enumerate(data.split(b"\n")[:-1], start=1):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            expected.append((number, line))
+    expected = expected_bad_lines(data)
     assert len(expected) == 6
     found = []
     first_line = 1
@@ -97,3 +110,130 @@ def test_line_blocks_cut_at_line_ends_whatever_the_pieces(size):
     assert b"".join(blocks) == data
     assert all(block.endswith(b"\n") for block in blocks[:-1]) and blocks[-1] == b"vwxyz0123456789"
     assert all(block for block in blocks)
+
+
+# --- the threaded copy: real files of several pipeline depths, checked against plain-Python readings -------------
+
+BAD_LINE_EVERY = 7_919
+
+
+def principals_like_text(lines: int, long_line_at: int | None = None) -> bytes:
+    """A header and `lines` lines, mostly non-ASCII, a line that is not UTF-8 every `BAD_LINE_EVERY` lines, and
+    optionally one line (numbered `long_line_at`) longer than any piece the copy handles."""
+    rng = random.Random(11)
+    rows = [b"tconst\tordering\tnconst\tcategory\tjob\tcharacters"]
+    for number in range(2, lines + 2):
+        name = rng.choice(["Amélie", "東京", "plain", "Zoë"]).encode()
+        if number % BAD_LINE_EVERY == 0:
+            name = rng.choice([b"Am\xe9lie", b"\xc3(", "東京".encode()[:-1], b"\xed\xa0\x80"])
+        if number == long_line_at:
+            name = "é".encode() * (6 << 20) + b"\xff"  # 12 MB: three inflated pieces, twelve read chunks
+        rows.append(b'tt%07d\t%d\tnm%07d\tactor\t\\N\t["%s"]' % (number, number % 10, rng.randrange(10**7), name))
+    return b"\n".join(rows) + b"\n"
+
+
+def write_gzip_members(path, text: bytes, members: int = 3) -> bytes:
+    """`text` gzipped in `members` members (as some tools write), at a level that keeps IMDb's ratio."""
+    step = len(text) // members + 1
+    data = b"".join(gzip.compress(text[start : start + step], compresslevel=6) for start in range(0, len(text), step))
+    path.write_bytes(data)
+    return data
+
+
+@pytest.mark.parametrize("long_line_at", [None, 31_337], ids=["short-lines", "a-12-MB-line"])
+def test_the_threaded_copy_is_the_file_and_finds_every_bad_line(tmp_path, long_line_at):
+    text = principals_like_text(300_000, long_line_at)  # ~25 MB of text: many pieces in flight in each thread
+    source = tmp_path / "title.principals.tsv.gz"
+    data = write_gzip_members(source, text)
+    threads_before = threading.active_count()
+    verified = copy_verified(source, tmp_path / "copy", TITLE_PRINCIPALS, str(source))
+    assert (tmp_path / "copy").read_bytes() == data
+    assert verified.sha256 == hashlib.sha256(data).hexdigest() and verified.bytes == len(data)
+    assert verified.lines == text.count(b"\n") and verified.inflated_bytes == len(text)
+    expected = expected_bad_lines(text)
+    assert len(expected) >= 37 + (long_line_at is not None)
+    assert [(line.line_number, line.raw_bytes) for line in verified.invalid_utf8] == expected
+    assert threading.active_count() == threads_before
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "truncated"])
+def test_a_gzip_broken_deep_inside_fails_with_the_last_good_line_and_leaves_no_thread(tmp_path, damage):
+    text = principals_like_text(300_000)
+    source = tmp_path / "title.principals.tsv.gz"
+    data = gzip.compress(text, compresslevel=6)
+    middle = len(data) // 2
+    source.write_bytes(data[:middle] + bytes(4096) + data[middle + 4096 :] if damage == "corrupt" else data[:middle])
+    threads_before = threading.active_count()
+    with pytest.raises(RawFileError) as error:
+        copy_verified(source, tmp_path / "copy", TITLE_PRINCIPALS, str(source))
+    message = str(error.value)
+    assert message.startswith(f"{source}: {damage} gzip")
+    last_line = int(message.rsplit("line ", 1)[1].replace(",", ""))
+    # The lines before the damage were checked, up to the input the failing inflate call was given.
+    good_text = isal_zlib.decompressobj(wbits=31).decompress(data[: middle - 2 * INFLATE_INPUT_BYTES])
+    assert good_text.count(b"\n") <= last_line < text.count(b"\n")
+    assert threading.active_count() == threads_before
+
+
+def test_a_wrong_header_stops_the_copy_early_and_leaves_no_thread(tmp_path):
+    text = principals_like_text(300_000).replace(b"nconst\tcategory", b"category\tnconst", 1)
+    source = tmp_path / "title.principals.tsv.gz"
+    write_gzip_members(source, text)
+    threads_before = threading.active_count()
+    with pytest.raises(RawFileError, match="does not have IMDb's columns"):
+        copy_verified(source, tmp_path / "copy", TITLE_PRINCIPALS, str(source))
+    assert threading.active_count() == threads_before
+
+
+def test_an_error_of_the_producing_thread_is_raised_after_the_items_before_it():
+    def items():
+        yield from range(100)
+        raise OSError(28, "No space left on device")
+
+    got = []
+    with pytest.raises(OSError, match="No space left"):
+        for item in in_thread(items(), "test"):
+            got.append(item)
+    assert got == list(range(100))
+
+
+def test_closing_the_consumer_stops_and_joins_the_producing_thread():
+    closed = threading.Event()
+
+    def endless():
+        try:
+            while True:
+                yield b"x"
+        finally:
+            closed.set()
+
+    threads_before = threading.active_count()
+    items = in_thread(endless(), "test")
+    assert next(items) == b"x"
+    items.close()
+    assert closed.is_set() and threading.active_count() == threads_before
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "Amélie 東京 😀".encode(),
+        b"\xc3(",
+        b"\xed\xa0\x80",
+        b"\xc0\xaf",
+        b"\xf4\x90\x80\x80",
+        b"\xe6\x9d",
+        b"\xff",
+        b"a\x00b",
+        b"\xf4\x8f\xbf\xbf",
+        b"\xe0\x80\xaf",
+        b"",
+    ],
+)
+def test_is_utf8_agrees_with_pythons_strict_decoder(block):
+    try:
+        block.decode("utf-8")
+        strict = True
+    except UnicodeDecodeError:
+        strict = False
+    assert is_utf8(block) is strict
