@@ -71,13 +71,14 @@ def audit_day(
     the raw step's complete read counted them (a reader independent of the clean step's)."""
     titles, ratings = clean_files[TITLE_BASICS.dataset], clean_files[TITLE_RATINGS.dataset]
     names, principals = clean_files[NAME_BASICS.dataset], clean_files[TITLE_PRINCIPALS.dataset]
+    title_basics = gates.read_title_basics(titles, title_types)
     measures: dict[str, Measure] = {
         gates.RATING_RANGE: gates.rating_range(ratings),
-        gates.GENRE_COVERAGE: gates.genre_coverage(titles, title_types),
-        gates.TITLE_COMPLETENESS: gates.title_completeness(titles, ratings, title_types),
-        gates.PERSON_LINKING: gates.person_linking(principals, titles, names, title_types),
+        gates.GENRE_COVERAGE: gates.genre_coverage(title_basics),
+        gates.TITLE_COMPLETENESS: gates.title_completeness(title_basics, ratings),
+        gates.PERSON_LINKING: gates.person_linking(principals, title_basics, names),
         gates.BRIDGE_INTEGRITY: gates.bridge_integrity(
-            titles, title_types, model.dim_title, model.dim_genre, model.title_genre_bridge
+            title_basics, model.dim_title, model.dim_genre, model.title_genre_bridge
         ),
     }
     wanted: dict[str, set[int]] = {dataset: set() for dataset in raw_paths}
