@@ -477,19 +477,24 @@ def bridge_integrity(
         .join(scoped.select("row_index", "title_id"), on="row_index", how="inner")
         .select("title_id", "genre")
     )
-    source = (
-        pl.concat([kept_tokens.drop_nulls("genre"), nulled_tokens])
-        .unique(["title_id", "genre"], keep="first", maintain_order=True)
-        .with_columns(from_source=pl.lit(True))
+    # The kept tokens are unique within a title already: only the nulled ones (a few) are matched against them.
+    kept_tokens = kept_tokens.drop_nulls("genre")
+    nulled_titles = kept_tokens.filter(pl.col("title_id").is_in(_ids(nulled_tokens, "title_id")))
+    source = pl.concat(
+        [
+            kept_tokens,
+            nulled_tokens.unique(keep="first", maintain_order=True).join(
+                nulled_titles, on=["title_id", "genre"], how="anti", maintain_order="left"
+            ),
+        ]
+    ).with_columns(from_source=pl.lit(True))
+    weights = title_genre_bridge.group_by("title_id").agg(
+        weight_sum=pl.col("weighting_factor").sum(), weight_nulls=pl.col("weighting_factor").null_count()
     )
     bridge = (
         title_genre_bridge.select("title_id", "genre_id", "weighting_factor")
-        .with_columns(
-            pair_rows=pl.len().over("title_id", "genre_id"),
-            weight_sum=pl.col("weighting_factor").sum().over("title_id"),
-            weight_nulls=pl.col("weighting_factor").null_count().over("title_id"),
-            in_bridge=pl.lit(True),
-        )
+        .with_columns(pair_rows=pl.len().over("title_id", "genre_id"), in_bridge=pl.lit(True))
+        .join(weights, on="title_id", how="left", maintain_order="left")
         .join(dim_genre.select("genre_id", genre="genre_name"), on="genre_id", how="left")
         .with_columns(title_current=pl.col("title_id").is_in(_ids(current_titles(dim_title), "title_id")))
     )
