@@ -614,3 +614,97 @@ def test_volume_drift_compares_each_file_with_the_previous_published_day():
     assert measure.examples[1].raw_value == "949 lines, 1,000 on 2026-06-14 (-5.1%)"
     first_day = gates.judge(gates.VOLUME_DRIFT, gates.volume_drift(today, None, None, 0.05), threshold=1.0)
     assert (first_day.status, first_day.passed, first_day.pass_rate) == (gates.NO_DATA, None, None)
+
+
+def clean_titles(rows: list[tuple[int, str, list[str] | None]], nulled: list[tuple[int, str]]) -> gates.CleanFile:
+    """title.basics as the clean step leaves it, from (title id, type, genres) rows in line order (data lines 2..,
+    none quarantined) and (line number, token) nulled genre tokens."""
+    table = pl.LazyFrame(
+        {
+            "title_id": [title_id for title_id, _, _ in rows],
+            "tconst": [f"tt{title_id:07d}" for title_id, _, _ in rows],
+            "title_type": [title_type for _, title_type, _ in rows],
+            "primary_title": ["A title"] * len(rows),
+            "start_year": [2000] * len(rows),
+            "genres": [genres for _, _, genres in rows],
+        },
+        schema_overrides={"genres": pl.List(pl.String), "start_year": pl.Int32},
+    )
+    nulled_table = pl.LazyFrame(
+        {
+            "line_number": [line for line, _ in nulled],
+            "field": ["genres"] * len(nulled),
+            "raw_value": [t for _, t in nulled],
+        },
+        schema=NULLED_SCHEMA,
+    )
+    return gates.CleanFile("title.basics", table, pl.LazyFrame(schema=QUARANTINE_SCHEMA), nulled_table)
+
+
+def test_title_basics_is_read_once_with_the_positions_of_the_scoped_titles():
+    titles = clean_titles(
+        [(5, "movie", ["Drama"]), (9, "tvEpisode", None), (2, "tvSeries", []), (7, "short", ["Comedy"])], []
+    )
+    read = gates.read_title_basics(titles, ["movie", "tvSeries"])
+    assert read.scoped.select("row_index", "title_id", "tconst").rows() == [(0, 5, "tt0000005"), (2, 2, "tt0000002")]
+    assert read.scoped.columns == ["row_index", "title_id", "tconst", "primary_title", "start_year", "genres"]
+    assert sorted(read.ids.explode().to_list()) == [2, 5, 7, 9]
+    assert sorted(read.other_type_ids.explode().to_list()) == [7, 9]
+
+
+def test_the_first_failing_rows_of_each_part_are_the_sample_whether_found_in_order_or_sorted():
+    values = [7, 1, 8, 2, 9, 3, 10, 11] * 5  # row i fails when its value is odd
+    clean = pl.LazyFrame({"row_index": range(len(values)), "value": values, "line_number": None}).with_columns(
+        pl.col("row_index").cast(pl.Int64), pl.col("line_number").cast(pl.Int64)
+    )
+    quarantined = pl.LazyFrame(
+        {"row_index": None, "value": [3, 5, 4, 1], "line_number": [90, 12, 40, 30]},
+        schema={"row_index": pl.Int64, "value": pl.Int64, "line_number": pl.Int64},
+    )
+    defects = {"odd": pl.col("value") % 2 == 1, "large": pl.col("value") > 8}
+    order_by = ["line_number", "row_index"]
+    found = gates.count_defects([clean, quarantined], defects, order_by, first_in_order=True)
+    sorted_ = gates.count_defects([clean.reverse(), quarantined], defects, order_by)
+    failing_rows = [i for i, v in enumerate(values) if v % 2 == 1 or v > 8]
+    assert (
+        found[:3]
+        == sorted_[:3]
+        == (
+            len(values) + 4,
+            len(failing_rows) + 3,
+            {"odd": sum(v % 2 for v in values) + 3, "large": sum(v > 8 for v in values)},
+        )
+    )
+    expected_rows = failing_rows[: gates.MAX_FAILING_EXAMPLES]
+    for sample in (found[3], sorted_[3]):
+        assert sample["row_index"].to_list() == [*expected_rows, None, None, None]
+        assert sample["line_number"].to_list()[-3:] == [12, 30, 90]
+        assert sample["failed"].to_list()[:3] == [["odd"], ["odd"], ["odd", "large"]]
+
+
+def test_bridge_integrity_matches_each_nulled_token_once_and_weights_per_title():
+    # Lines 2..5. Title 1's line also had "drama" twice and "Drama" nulled (a token the clean step should have
+    # kept: it is one token of the title, not two); title 2's bridge weights sum to 0.9; title 3 is out of scope.
+    titles = clean_titles(
+        [(1, "movie", ["Drama", "Comedy"]), (2, "movie", ["Drama"]), (3, "short", ["Drama"]), (4, "movie", None)],
+        [(2, "drama"), (2, "drama"), (2, "Drama")],
+    )
+    dim_genre = pl.LazyFrame({"genre_id": [10, 11], "genre_name": ["Drama", "Comedy"]})
+    dim_title = pl.LazyFrame({"title_id": [1, 2, 4], "is_current": [True, True, True]})
+    bridge = pl.LazyFrame(
+        {"title_id": [1, 1, 2, 2], "genre_id": [10, 11, 10, 11], "weighting_factor": [0.5, 0.5, 0.6, 0.3]}
+    )
+    measure = gates.bridge_integrity(gates.read_title_basics(titles, ["movie"]), dim_title, dim_genre, bridge)
+    # Tokens: (1 Drama), (1 Comedy), (1 drama), (2 Drama); bridge rows: the same pairs but (1 drama) plus (2 Comedy).
+    assert measure.rows_checked == 5
+    assert {name: count for name, count in measure.failing_by_condition.items() if count} == {
+        "genre_not_in_vocabulary": 1,
+        "not_from_source": 1,
+        "weights_not_summing_to_1": 2,
+    }
+    assert measure.failing_count == 3
+    assert [(example.key, example.line_number, example.failed) for example in measure.examples] == [
+        ("tt0000001 drama", 2, ["genre_not_in_vocabulary"]),
+        ("tt0000002 Comedy", 3, ["not_from_source", "weights_not_summing_to_1"]),
+        ("tt0000002 Drama", 3, ["weights_not_summing_to_1"]),
+    ]

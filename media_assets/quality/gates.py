@@ -140,32 +140,43 @@ class GateResult:
 
 
 def count_defects(
-    rows: pl.LazyFrame, defects: Mapping[str, pl.Expr], order_by: Sequence[str]
+    parts: Sequence[pl.LazyFrame], defects: Mapping[str, pl.Expr], order_by: Sequence[str], first_in_order: bool = False
 ) -> tuple[int, int, dict[str, int], pl.DataFrame]:
-    """Flag every row of `rows` with each defect (name -> boolean expression; null counts as a defect) in one pass.
+    """Flag every row of `parts` with each defect (name -> boolean expression; null counts as a defect).
 
     Returns rows checked, failing rows, failing rows by defect and a sample of failing rows holding the first
-    `MAX_FAILING_EXAMPLES` by `order_by`, with their defects in a list column `failed`.
+    `MAX_FAILING_EXAMPLES` of each part by `order_by`, with their defects in a list column `failed`. The parts are
+    ordered apart (a clean table's rows, the quarantined lines known by their line_number): the first of each,
+    located in the file by `examples_of`, hold the first failing lines. `first_in_order`: the first part already
+    comes in `order_by`'s order (a clean table's rows, by position), so its first failing rows are the first found
+    and its read for the sample stops there: the counts are the one full pass over a large table.
     """
-    flagged = rows.with_columns(**{name: expr.fill_null(True) for name, expr in defects.items()})
-    flagged = flagged.with_columns(pl.any_horizontal(list(defects)).alias(_FAILED)).cache()
-    counts_query = flagged.select(
-        rows_checked=pl.len(),
-        failing_count=pl.col(_FAILED).sum(),
-        **{name: pl.col(name).sum() for name in defects},
+
+    def flagged(rows: pl.LazyFrame) -> pl.LazyFrame:
+        rows = rows.with_columns(**{name: expr.fill_null(True) for name, expr in defects.items()})
+        return rows.with_columns(pl.any_horizontal(list(defects)).alias(_FAILED))
+
+    counts = (
+        flagged(pl.concat(parts, how="diagonal"))
+        .select(
+            rows_checked=pl.len(), failing_count=pl.col(_FAILED).sum(), **{name: pl.col(name).sum() for name in defects}
+        )
+        .collect(engine="streaming")
     )
-    failing = flagged.filter(_FAILED)
-    # Clean rows and quarantined lines (known by their line_number) are ordered apart: the first of each, located
-    # in the file by `examples_of`, hold the first failing lines.
-    parts = [failing]
-    if "line_number" in rows.collect_schema().names():
-        parts = [failing.filter(pl.col("line_number").is_null()), failing.filter(pl.col("line_number").is_not_null())]
-    sample_query = (
-        pl.concat([part.sort(order_by, nulls_last=True).head(MAX_FAILING_EXAMPLES) for part in parts])
+    samples = []
+    for index, part in enumerate(parts):
+        failing = flagged(part).filter(_FAILED)
+        samples.append(
+            (failing if index == 0 and first_in_order else failing.sort(order_by, nulls_last=True)).head(
+                MAX_FAILING_EXAMPLES
+            )
+        )
+    sample = (
+        pl.concat(samples, how="diagonal")
         .with_columns(failed=pl.concat_list([pl.when(name).then(pl.lit(name)) for name in defects]).list.drop_nulls())
         .drop(*defects, _FAILED)
+        .collect(engine="streaming")
     )
-    counts, sample = pl.collect_all([counts_query, sample_query], engine="streaming")
     by_defect = {name: counts[name].item() or 0 for name in defects}
     return counts["rows_checked"].item(), counts["failing_count"].item() or 0, by_defect, sample
 
@@ -271,21 +282,59 @@ def _ids(table: pl.LazyFrame, column: str) -> pl.Series:
     return table.select(column).collect(engine="streaming")[column].implode()
 
 
+@dataclass(frozen=True)
+class TitleBasics:
+    """title.basics as the gates use it, read once for all of them: the scoped titles with the columns the gates
+    judge (in memory: a sixth of the file's rows), and the ids of every title and of the titles of other types."""
+
+    file: CleanFile
+    title_types: Sequence[str]
+    scoped: pl.DataFrame
+    """row_index, title_id, tconst, primary_title, start_year, genres."""
+    ids: pl.Series
+    """Every title's id, imploded for `is_in`."""
+    other_type_ids: pl.Series
+    """The ids of the titles of a type out of scope, imploded for `is_in`."""
+
+
+def read_title_basics(titles: CleanFile, title_types: Sequence[str]) -> TitleBasics:
+    """What the gates read of title.basics, in one scan."""
+    in_scope = pl.col("title_type").is_in(list(title_types))
+    scoped, every_title = pl.collect_all(
+        [
+            indexed(titles.table)
+            .filter(in_scope)
+            .select("row_index", "title_id", "tconst", "primary_title", "start_year", "genres"),
+            titles.table.select("title_id", out_of_scope=~in_scope),
+        ],
+        engine="streaming",
+    )
+    return TitleBasics(
+        file=titles,
+        title_types=title_types,
+        scoped=scoped,
+        ids=every_title["title_id"].implode(),
+        other_type_ids=every_title.filter("out_of_scope")["title_id"].implode(),
+    )
+
+
 # --- the five seed gates ---------------------------------------------------------------------------------------
 
 
 def measure_rows(
     clean_file: CleanFile,
-    rows: pl.LazyFrame,
+    parts: Sequence[pl.LazyFrame],
     defects: Mapping[str, pl.Expr],
     order_by: Sequence[str],
     key: pl.Expr,
     subject: str,
+    first_in_order: bool = False,
 ) -> Measure:
-    """A gate over `rows` of one file (columns row_index or line_number; optionally raw_value, raw_line): defects
-    counted with `count_defects`, the examples keyed by `key` (evaluated on them only: building a text key for
-    every row costs more than the gate) and located in the file. `subject` names the rows, for the note."""
-    checked, failing, by_defect, sample = count_defects(rows, defects, order_by)
+    """A gate over the rows of one file, in parts (see `count_defects`; columns row_index or line_number; optionally
+    raw_value, raw_line): defects counted with `count_defects`, the examples keyed by `key` (evaluated on them only:
+    building a text key for every row costs more than the gate) and located in the file. `subject` names the rows,
+    for the note."""
+    checked, failing, by_defect, sample = count_defects(parts, defects, order_by, first_in_order)
     sample = sample.with_columns(key=key)
     return Measure(
         rows_checked=checked,
@@ -325,34 +374,32 @@ def rating_range(ratings: CleanFile) -> Measure:
     )
     return measure_rows(
         ratings,
-        pl.concat([clean_rows, _quarantined_rows(ratings)], how="diagonal"),
+        [clean_rows, _quarantined_rows(ratings)],
         {reason: _reason_is(reason) for reason in RATING_VALUE_REASONS},
         ["line_number", "row_index"],
         _text_key("tconst"),
         "rating lines have a rating within 1..10 and a vote count >= 0",
+        first_in_order=True,
     )
 
 
-def _scoped_titles(titles: CleanFile, title_types: Sequence[str]) -> pl.LazyFrame:
-    return indexed(titles.table).filter(pl.col("title_type").is_in(list(title_types)))
-
-
-def genre_coverage(titles: CleanFile, title_types: Sequence[str]) -> Measure:
+def genre_coverage(titles: TitleBasics) -> Measure:
     """The scoped titles; one without a genre of IMDb's vocabulary fails (no genres, or only invalid tokens)."""
     return measure_rows(
-        titles,
-        _scoped_titles(titles, title_types).select("row_index", "tconst", "genres"),
+        titles.file,
+        [titles.scoped.lazy().select("row_index", "tconst", "genres")],
         {"no_genre": ~pl.col("genres").list.eval(pl.element().is_in(IMDB_GENRES)).list.any()},
         ["row_index"],
         pl.col("tconst"),
         "scoped titles have a genre of IMDb's vocabulary",
+        first_in_order=True,
     )
 
 
-def title_completeness(titles: CleanFile, ratings: CleanFile, title_types: Sequence[str]) -> Measure:
+def title_completeness(titles: TitleBasics, ratings: CleanFile) -> Measure:
     """The scoped titles, quarantined lines included: a primary title, a start year when the title is rated, and a
     line that parses."""
-    clean_rows = _scoped_titles(titles, title_types).select(
+    clean_rows = titles.scoped.lazy().select(
         "row_index",
         "tconst",
         line_number=pl.lit(None, pl.Int64),
@@ -365,14 +412,14 @@ def title_completeness(titles: CleanFile, ratings: CleanFile, title_types: Seque
     # A repeated key is a second line of a title already counted; other quarantined lines are titles that did not
     # parse, scoped when their titleType field says so.
     quarantined_rows = (
-        _quarantined_rows(titles)
-        .filter((pl.col("reason") != DUPLICATE_KEY) & _raw_field(1).is_in(list(title_types)))
+        _quarantined_rows(titles.file)
+        .filter((pl.col("reason") != DUPLICATE_KEY) & _raw_field(1).is_in(list(titles.title_types)))
         .with_columns(primary_title_missing=pl.lit(False), start_year_missing_on_rated_title=pl.lit(False))
     )
-    reasons = titles.quarantined.select(pl.col("reason").unique().sort()).collect()["reason"]
+    reasons = titles.file.quarantined.select(pl.col("reason").unique().sort()).collect()["reason"]
     return measure_rows(
-        titles,
-        pl.concat([clean_rows, quarantined_rows], how="diagonal"),
+        titles.file,
+        [clean_rows, quarantined_rows],
         {
             "primary_title_missing": pl.col("primary_title_missing"),
             "start_year_missing_on_rated_title": pl.col("start_year_missing_on_rated_title"),
@@ -381,69 +428,73 @@ def title_completeness(titles: CleanFile, ratings: CleanFile, title_types: Seque
         ["line_number", "row_index"],
         _text_key("tconst"),
         "scoped titles are complete (quarantined lines included)",
+        first_in_order=True,
     )
 
 
-def person_linking(principals: CleanFile, titles: CleanFile, names: CleanFile, title_types: Sequence[str]) -> Measure:
+def person_linking(principals: CleanFile, titles: TitleBasics, names: CleanFile) -> Measure:
     """The principals lines (quarantined ones included) except those of a title of another type: the person must
-    be in name.basics, the title in title.basics."""
+    be in name.basics, the title in title.basics. The one full read of the principals (a hundred million lines at
+    IMDb's size) is the counts' pass over the two id columns; the examples are read up to the first failing lines."""
     clean_rows = indexed(principals.table).select(
         "row_index", "title_id", "ordering", "person_id", line_number=pl.lit(None, pl.Int64)
     )
     quarantined_rows = _quarantined_rows(principals).with_columns(
         title_id=parse_imdb_id(_raw_field(0), "tt"), person_id=parse_imdb_id(_raw_field(2), "nm")
     )
-    other_types = titles.table.filter(~pl.col("title_type").is_in(list(title_types)))
-    rows = pl.concat([clean_rows, quarantined_rows], how="diagonal").filter(
-        ~pl.col("title_id").is_in(_ids(other_types, "title_id"))
-    )
+    of_scoped_titles = ~pl.col("title_id").is_in(titles.other_type_ids)
     return measure_rows(
         principals,
-        rows,
+        [clean_rows.filter(of_scoped_titles), quarantined_rows.filter(of_scoped_titles)],
         {
             "person_not_in_name_basics": ~pl.col("person_id").is_in(_ids(names.table, "person_id")),
-            "title_not_in_title_basics": ~pl.col("title_id").is_in(_ids(titles.table, "title_id")),
+            "title_not_in_title_basics": ~pl.col("title_id").is_in(titles.ids),
         },
         ["line_number", "row_index"],
         pl.when(pl.col("raw_line").is_null())
         .then(pl.format("{}/{}", _tconst(pl.col("title_id")), pl.col("ordering")))
         .otherwise(pl.format("{}/{}", _raw_field(0), _raw_field(1))),
         "credits of scoped titles name a known person and title",
+        first_in_order=True,
     )
 
 
 def bridge_integrity(
-    titles: CleanFile,
-    title_types: Sequence[str],
+    titles: TitleBasics,
     dim_title: pl.LazyFrame,
     dim_genre: pl.LazyFrame,
     title_genre_bridge: pl.LazyFrame,
 ) -> Measure:
     """Every genre token of the scoped titles (nulled ones included) and every bridge row, matched on (title,
     genre name); see the module for the conditions."""
-    scoped = _scoped_titles(titles, title_types)
+    scoped = titles.scoped.lazy()
     kept_tokens = scoped.select("title_id", genre=pl.col("genres").list.unique(maintain_order=True)).explode("genre")
     nulled_tokens = (
         rows_of_lines(
-            titles.nulled.filter(pl.col("field") == "genres").select("line_number", genre="raw_value"),
-            titles.quarantined,
+            titles.file.nulled.filter(pl.col("field") == "genres").select("line_number", genre="raw_value"),
+            titles.file.quarantined,
         )
         .join(scoped.select("row_index", "title_id"), on="row_index", how="inner")
         .select("title_id", "genre")
     )
-    source = (
-        pl.concat([kept_tokens.drop_nulls("genre"), nulled_tokens])
-        .unique(["title_id", "genre"], keep="first", maintain_order=True)
-        .with_columns(from_source=pl.lit(True))
+    # The kept tokens are unique within a title already: only the nulled ones (a few) are matched against them.
+    kept_tokens = kept_tokens.drop_nulls("genre")
+    nulled_titles = kept_tokens.filter(pl.col("title_id").is_in(_ids(nulled_tokens, "title_id")))
+    source = pl.concat(
+        [
+            kept_tokens,
+            nulled_tokens.unique(keep="first", maintain_order=True).join(
+                nulled_titles, on=["title_id", "genre"], how="anti", maintain_order="left"
+            ),
+        ]
+    ).with_columns(from_source=pl.lit(True))
+    weights = title_genre_bridge.group_by("title_id").agg(
+        weight_sum=pl.col("weighting_factor").sum(), weight_nulls=pl.col("weighting_factor").null_count()
     )
     bridge = (
         title_genre_bridge.select("title_id", "genre_id", "weighting_factor")
-        .with_columns(
-            pair_rows=pl.len().over("title_id", "genre_id"),
-            weight_sum=pl.col("weighting_factor").sum().over("title_id"),
-            weight_nulls=pl.col("weighting_factor").null_count().over("title_id"),
-            in_bridge=pl.lit(True),
-        )
+        .with_columns(pair_rows=pl.len().over("title_id", "genre_id"), in_bridge=pl.lit(True))
+        .join(weights, on="title_id", how="left", maintain_order="left")
         .join(dim_genre.select("genre_id", genre="genre_name"), on="genre_id", how="left")
         .with_columns(title_current=pl.col("title_id").is_in(_ids(current_titles(dim_title), "title_id")))
     )
@@ -458,8 +509,8 @@ def bridge_integrity(
     in_bridge = pl.col("in_bridge").fill_null(False)
     from_source = pl.col("from_source").fill_null(False)
     return measure_rows(
-        titles,
-        rows,
+        titles.file,
+        [rows.collect(engine="streaming").lazy()],  # the joins once, for both the counts and the examples
         {
             "genre_not_in_vocabulary": pl.col("genre").is_not_null() & ~in_vocabulary,
             "missing_from_bridge": from_source & in_vocabulary & ~in_bridge,
