@@ -16,7 +16,6 @@ Prints each phase's CPU seconds, its share and the passes' wall and peak RSS; wr
 benchmarks/out/clean_phases-<scale>-<file>.json. CPU seconds are the process's own (all its threads), imports left out.
 """
 
-import argparse
 import datetime as dt
 import json
 import resource
@@ -27,7 +26,13 @@ from pathlib import Path
 
 import polars as pl
 
-from benchmarks.common import cached_sample, print_table, run_measured, sample_argument_parser
+from benchmarks.common import (
+    add_child_arguments,
+    announced_sample,
+    print_table,
+    run_measured,
+    sample_argument_parser,
+)
 from media_assets.clean.assets import CLEAN_STEPS, CleanStep, clean_output
 from media_assets.clean.storage import store_table_with_side_tables
 from media_assets.clean.transforms import scan_raw_fields
@@ -112,18 +117,13 @@ def main() -> None:
         choices=[imdb_file.file_name for imdb_file in IMDB_FILES],
         help="which raw file of the sample",
     )
-    parser.add_argument("--one", choices=PASSES, help=argparse.SUPPRESS)  # child mode: run this pass only
-    parser.add_argument("--raw", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    add_child_arguments(parser, choices=PASSES)  # child mode: run this pass only
     args = parser.parse_args()
     if args.one:
         print(json.dumps(child(args.one, args.raw, args.out, args.date)))
         return
 
-    sample_dir, generated_seconds = cached_sample(args.work_dir, args.scale, args.seed, args.date)
-    how = "reused" if generated_seconds is None else f"generated in {generated_seconds:.1f} s"
-    print(f"sample {how}: {sample_dir}")
-    raw_path = sample_dir / args.file
+    raw_path = announced_sample(args) / args.file
     passes = {}
     with tempfile.TemporaryDirectory(dir=args.work_dir) as out_dir:
         for name in PASSES:

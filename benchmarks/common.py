@@ -53,6 +53,21 @@ def sample_argument_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def add_child_arguments(parser: argparse.ArgumentParser, **one: object) -> None:
+    """The hidden options of a benchmark's child mode (`run_measured` runs the module again with them): `--one`
+    (what to run, with `one`'s argparse options), the raw file and the output folder."""
+    parser.add_argument("--one", help=argparse.SUPPRESS, **one)
+    parser.add_argument("--raw", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+
+
+def announced_sample(args: argparse.Namespace) -> Path:
+    """The sample of `args` (see `sample_argument_parser`), generated when absent; says which and where."""
+    folder, generated_seconds = cached_sample(args.work_dir, args.scale, args.seed, args.date)
+    print(f"sample {'reused' if generated_seconds is None else f'generated in {generated_seconds:.1f} s'}: {folder}")
+    return folder
+
+
 def print_table(rows: list[dict], columns: list[str]) -> None:
     widths = {column: max(len(column), *(len(str(row.get(column, ""))) for row in rows)) for column in columns}
     print("  ".join(column.ljust(widths[column]) for column in columns))

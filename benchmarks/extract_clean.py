@@ -6,7 +6,6 @@ Prints rows, wall time (process start included), rows/s and peak RSS per file (e
 process, as the multiprocess executor runs it), and writes the figures to benchmarks/out/extract_clean-<scale>.json.
 """
 
-import argparse
 import datetime as dt
 import json
 import sys
@@ -15,7 +14,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from benchmarks.common import cached_sample, print_table, run_measured, sample_argument_parser
+from benchmarks.common import (
+    add_child_arguments,
+    announced_sample,
+    print_table,
+    run_measured,
+    sample_argument_parser,
+)
 from media_assets.clean.assets import CLEAN_STEPS, clean_output
 from media_assets.clean.storage import store_table_with_side_tables
 from media_assets.sources.imdb_files import IMDB_FILES
@@ -41,20 +46,14 @@ def clean_one(dataset: str, raw_path: Path, out_dir: Path, snapshot_date: dt.dat
 
 def main() -> None:
     parser = sample_argument_parser(__doc__)
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # child mode: clean this dataset only
-    parser.add_argument("--raw", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    add_child_arguments(parser)  # child mode: clean this dataset only
     args = parser.parse_args()
 
     if args.one:
         print(json.dumps(clean_one(args.one, args.raw, args.out, args.date)))
         return
 
-    sample_dir, generated_seconds = cached_sample(args.work_dir, args.scale, args.seed, args.date)
-    if generated_seconds is None:
-        print(f"sample reused: {sample_dir}")
-    else:
-        print(f"sample generated in {generated_seconds:.1f} s: {sample_dir}")
+    sample_dir = announced_sample(args)
     rows = []
     with tempfile.TemporaryDirectory(dir=args.work_dir) as out_dir:
         for imdb_file in IMDB_FILES:
