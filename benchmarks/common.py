@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from media_assets.sample.generator import write_sample_snapshot
+from media_assets.sample.generator import GENERATOR_FINGERPRINT, write_sample_snapshot
 from media_assets.sources.imdb_files import IMDB_FILES
 
 BENCHMARK_DIR = Path(__file__).resolve().parent
@@ -17,8 +17,10 @@ DEFAULT_WORK_DIR = BENCHMARK_DIR / "out"
 
 
 def cached_sample(work_dir: Path, scale: float, seed: int, snapshot_date: dt.date) -> tuple[Path, float | None]:
-    """The folder of a generated sample, generated only when absent. Returns (folder, seconds spent generating)."""
-    folder = work_dir / "samples" / f"scale={scale}-seed={seed}" / snapshot_date.isoformat()
+    """The folder of a generated sample, generated only when absent (per version of the generator, so a chain of
+    days never mixes two). Returns (folder, seconds spent generating)."""
+    folder = work_dir / "samples" / f"scale={scale}-seed={seed}-generator={GENERATOR_FINGERPRINT}"
+    folder /= snapshot_date.isoformat()
     if all((folder / imdb_file.file_name).exists() for imdb_file in IMDB_FILES):
         return folder, None
     started = time.perf_counter()

@@ -176,7 +176,8 @@ def test_title_distributions_look_like_imdb(demo: dict[str, pl.DataFrame]) -> No
     assert 0.01 < (basics["isAdult"] == "1").mean() < 0.03
 
     years = basics.select(pl.col("startYear", "endYear").cast(pl.Int32))
-    assert years["startYear"].min() >= 1890 and years["startYear"].max() <= DAY.year
+    # Titles are announced under their coming year (ANNOUNCED_DAYS_AHEAD), as on IMDb.
+    assert years["startYear"].min() >= 1890 and years["startYear"].max() <= DAY.year + 1
     assert years["startYear"].median() >= 2005, "skewed to recent years"
     with_end = basics.filter(pl.col("endYear").is_not_null())
     assert set(with_end["titleType"]) <= {"tvSeries", "tvMiniSeries"} and with_end.height > 0
@@ -419,3 +420,47 @@ def test_cli_writes_files_and_reports_rows(tmp_path: Path) -> None:
     assert (tmp_path / "title.basics.tsv.gz").read_bytes() == write_sample_snapshot(
         tmp_path / "api", DAY, TINY_SCALE, seed=7
     )["title.basics.tsv.gz"].read_bytes()
+
+
+RUN_SCALE = 0.001  # ~12,000 titles, ~15,000 people: a fraction of a second a day
+RUNS_OF_DAYS = (
+    (dt.date(2025, 12, 30), 4),  # the model's reference date, 2026-01-01
+    (dt.date(2026, 11, 22), 5),  # where cached days of an older generator once made a chain jump
+    (dt.date(2026, 12, 30), 4),  # a new year: announced titles, series ending and deaths show their year
+)
+DAILY_CHANGE_BOUND = 5 * generator.RENAMES_PER_DAY
+"""A rename changes RENAMES_PER_DAY of titles (and people) a day; a year shown from a member's own day of the year
+(startYear announced, endYear, deathYear) changes a few hundredths of that. Five times the rename rate leaves room
+for chance at this scale and catches any step that moves a share of the whole population at once."""
+KNOWN_FOR_CHANGE_BOUND = 4 * (generator.TITLE_REMOVALS_PER_DAY + generator.BIRTHS_PER_DAY)
+"""knownForTitles lists up to four titles and lists only those that exist: a slot changes when its title is removed
+or born."""
+KEYS = {"title.basics": ["tconst"], "name.basics": ["nconst"], "title.principals": ["tconst", "ordering"]}
+
+
+@pytest.fixture(scope="module")
+def runs_of_days(tmp_path_factory: pytest.TempPathFactory) -> list[list[tuple[dt.date, dict[str, pl.DataFrame]]]]:
+    runs = []
+    for first, count in RUNS_OF_DAYS:
+        run = []
+        for day in (first + dt.timedelta(days=k) for k in range(count)):
+            paths = write_sample_snapshot(tmp_path_factory.mktemp(f"run-{day}"), day, RUN_SCALE)
+            run.append((day, {name: read_imdb(paths[f"{name}.tsv.gz"]) for name in KEYS}))
+        runs.append(run)
+    return runs
+
+
+def test_consecutive_days_change_only_at_the_daily_rates(
+    runs_of_days: list[list[tuple[dt.date, dict[str, pl.DataFrame]]]],
+) -> None:
+    too_many = []
+    for run in runs_of_days:
+        for (day, before), (next_day, after) in zip(run, run[1:], strict=False):
+            for name, key in KEYS.items():
+                common = before[name].join(after[name], on=key, suffix="_next")
+                for column in (c for c in before[name].columns if c not in key):
+                    changed = common.filter(pl.col(column).ne_missing(pl.col(f"{column}_next"))).height
+                    bound = KNOWN_FOR_CHANGE_BOUND if column == "knownForTitles" else DAILY_CHANGE_BOUND
+                    if changed > bound * common.height:
+                        too_many.append(f"{day} -> {next_day} {name}.{column}: {changed} of {common.height}")
+    assert not too_many, "\n".join(too_many)

@@ -11,6 +11,7 @@ import pytest
 
 from media_assets.definitions import imdb_source
 from media_assets.resources import DataLake
+from media_assets.sample.generator import GENERATOR_FINGERPRINT, write_sample_snapshot
 from media_assets.settings import SettingsError, read_settings
 from media_assets.sources.archive import Outcome, archived_sha256, sidecar_path
 from media_assets.sources.assets import raw_asset_key, raw_assets
@@ -20,6 +21,7 @@ from media_assets.sources.imdb_source import (
     HttpImdbSource,
     SampleImdbSource,
 )
+from media_assets.sources.sample_snapshots import sample_snapshot_folder
 from media_assets_tests.http_fixtures import LocalFileServer
 
 RATINGS_GZ = gzip.compress(b"tconst\taverageRating\tnumVotes\ntt0000001\t5.7\t2150\n", mtime=0)
@@ -35,13 +37,28 @@ def test_sample_source_generates_a_day_once_and_reuses_it(tmp_path):
     first = [source.archive(imdb_file, DAY, tmp_path, published=False) for imdb_file in IMDB_FILES]
     assert [result.outcome for result in first] == [Outcome.FETCHED] * 4
     generated = list((tmp_path / ".cache" / "sample" / DAY.isoformat()).iterdir())
-    assert [folder.name for folder in generated if folder.is_dir()] == ["scale=3e-05-seed=42"]
+    assert [folder.name for folder in generated if folder.is_dir()] == [
+        f"scale=3e-05-seed=42-generator={GENERATOR_FINGERPRINT}"
+    ]
     again = source.archive(TITLE_BASICS, DAY, tmp_path, published=False)
     assert again.outcome is Outcome.UNCHANGED
     contents = first[0].archived.path.read_bytes()
     # Another scale is another snapshot: it is generated afresh and replaces the unpublished day's file.
     other = SampleImdbSource(scale=0.00006).archive(TITLE_BASICS, DAY, tmp_path, published=False)
     assert other.outcome is Outcome.FETCHED and other.archived.path.read_bytes() != contents
+
+
+def test_sample_source_never_reuses_a_day_generated_by_another_generator(tmp_path):
+    # A day cached by an older generator: its files would jump away from the days the current generator makes.
+    # Where days were cached before the generator's version was part of the name.
+    stale = tmp_path / DAY.isoformat() / "scale=3e-05-seed=42"
+    stale.mkdir(parents=True)
+    for imdb_file in IMDB_FILES:
+        (stale / imdb_file.file_name).write_bytes(RATINGS_GZ)
+    folder = sample_snapshot_folder(tmp_path, DAY, 0.00003, 42)
+    assert folder != stale
+    fresh = write_sample_snapshot(tmp_path / "fresh", DAY, 0.00003, 42)
+    assert all((folder / name).read_bytes() == path.read_bytes() for name, path in fresh.items())
 
 
 def test_file_source_reads_the_days_folder_and_skips_unchanged_files(tmp_path):
