@@ -228,25 +228,41 @@ def test_a_past_day_without_archive_fails_from_a_live_mirror_as_from_http(tmp_pa
     )
 
 
-def test_a_line_that_is_not_utf8_is_quarantined_with_its_bytes_and_the_other_lines_kept(tmp_path):
-    good = [
-        "tt0000001\tmovie\tAmélie\tAmélie\t0\t2001\t\\N\t122\tComedy",
-        "tt0000003\tshort\tX\tX\t0\t1999\t\\N\t5\t\\N",
-    ]
-    latin1 = b"tt0000002\tmovie\tAm\xe9lie\tAm\xe9lie\t0\t2001\t\\N\t122\tComedy"
-    body = b"\n".join([TITLE_BASICS.header_line.encode(), good[0].encode(), latin1, good[1].encode()]) + b"\n"
-    put(tmp_path / "mirror", DAY, TITLE_BASICS, gzip.compress(body))
+NOT_UTF8_CASES = {
+    # imdb_file: (the good lines 2 and 4, line 3 in Latin-1, the table's columns shown, their rows)
+    TITLE_BASICS: (
+        ["tt0000001\tmovie\tAmélie\tAmélie\t0\t2001\t\\N\t122\tComedy", "tt0000003\tshort\tX\tX\t0\t1999\t\\N\t5\t\\N"],
+        b"tt0000002\tmovie\tAm\xe9lie\tAm\xe9lie\t0\t2001\t\\N\t122\tComedy",
+        ("title_id", "primary_title"),
+        [(1, "Amélie"), (3, "X")],
+    ),
+    # Read by the compiled parser, which leaves the line out by its number.
+    TITLE_PRINCIPALS: (
+        ['tt0000001\t1\tnm0000001\tactor\t\\N\t["Amélie"]', "tt0000001\t3\tnm0000003\tself\t\\N\t\\N"],
+        b'tt0000001\t2\tnm0000002\tactress\t\\N\t["Am\xe9lie"]',
+        ("title_id", "ordering", "characters"),
+        [(1, 1, ["Amélie"]), (1, 3, None)],
+    ),
+}
+
+
+@pytest.mark.parametrize("imdb_file", list(NOT_UTF8_CASES), ids=lambda imdb_file: imdb_file.dataset)
+def test_a_line_that_is_not_utf8_is_quarantined_with_its_bytes_and_the_other_lines_kept(tmp_path, imdb_file):
+    good, latin1, columns, rows = NOT_UTF8_CASES[imdb_file]
+    body = b"\n".join([imdb_file.header_line.encode(), good[0].encode(), latin1, good[1].encode()]) + b"\n"
+    put(tmp_path / "mirror", DAY, imdb_file, gzip.compress(body))
     resources = lake_resources(tmp_path, FileImdbSource(folder=str(tmp_path / "mirror" / "{date}")))
-    result = materialize(resources, [TITLE_BASICS])
+    result = materialize(resources, [imdb_file])
     assert result.success
-    assert raw_metadata(result, TITLE_BASICS)["invalid_utf8_lines"] == 1
-    [clean] = result.asset_materializations_for_node("clean_title_basics")
+    assert raw_metadata(result, imdb_file)["invalid_utf8_lines"] == 1
+    clean_name = f"clean_{imdb_file.asset_suffix}"
+    [clean] = result.asset_materializations_for_node(clean_name)
     assert clean.metadata["quarantined_by_reason"].value == {"invalid_utf8": 1}
     assert clean.metadata["rows_in"].value == 3
     data_lake = resources["data_lake"]
-    table = pl.read_parquet(data_lake.table_path("clean_title_basics", PARTITION))
-    assert table.select("title_id", "primary_title").rows() == [(1, "Amélie"), (3, "X")]
-    quarantined = pl.read_parquet(data_lake.quarantine_dir(PARTITION) / "title.basics.quarantined.parquet")
+    table = pl.read_parquet(data_lake.table_path(clean_name, PARTITION))
+    assert table.select(columns).rows() == rows
+    quarantined = pl.read_parquet(data_lake.quarantine_dir(PARTITION) / f"{imdb_file.dataset}.quarantined.parquet")
     assert quarantined.rows() == [(3, "invalid_utf8", latin1.decode("utf-8", "replace"), latin1)]
 
 

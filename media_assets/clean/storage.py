@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from media_assets.io_managers import parquet_table_metadata, write_parquet_atomically
+from media_assets.sources.raw_files import RawFileError
 from media_assets.telemetry import peak_rss_bytes
 
 SOURCE_VERSION_KEY = "media_assets:source_version"
@@ -95,7 +96,7 @@ def store_table_with_side_tables(path: Path, output: TableWithSideTables) -> dic
         else:
             metadata[assumption.name] = False
             write_parquet_atomically(assumption.fallback().frames(path), footer=footer)
-    except (pl.exceptions.PolarsError, OSError) as error:
+    except (pl.exceptions.PolarsError, OSError, RawFileError) as error:  # RawFileError: from a reader in Python
         if output.source is None:
             raise
         raise SourceReadError(f"{path.parent.name}: reading {output.source} failed: {error}") from error

@@ -24,19 +24,19 @@ drops extra fields and invents empty ones, so a wrong field count could not be s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
+from media_assets.clean.principals_parser import scan_principals
 from media_assets.clean.schemas import (
     CLEAN_NAME_BASICS_SCHEMA,
     CLEAN_TITLE_BASICS_SCHEMA,
     CLEAN_TITLE_PRINCIPALS_SCHEMA,
     CLEAN_TITLE_RATINGS_SCHEMA,
-    MAX_ORDERING,
     credit_key,
 )
 from media_assets.sources.imdb_files import (
@@ -74,16 +74,6 @@ FIRST_PERSON_YEAR = 1
 
 # 7 and 8 digits today; 9 keeps room for growth (and the credit key below 10^13).
 _ID_DIGITS = "[0-9]{7,9}"
-
-# A JSON array of strings, as IMDb writes `characters`: checked before decoding because polars' json_decode raises
-# on the first malformed value, which would fail the whole file. Unicode escapes must not be lone surrogates.
-_JSON_HEX = "[0-9a-fA-F]"
-_JSON_UNICODE_ESCAPE = (
-    rf"u(?:[0-9a-cA-Ce-fE-F]{_JSON_HEX}{{3}}|[dD][0-7]{_JSON_HEX}{{2}}"
-    rf"|[dD][89abAB]{_JSON_HEX}{{2}}\\u[dD][c-fC-F]{_JSON_HEX}{{2}})"
-)
-_JSON_STRING = rf'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|{_JSON_UNICODE_ESCAPE}))*"'
-JSON_STRING_ARRAY = rf"^\s*\[\s*(?:{_JSON_STRING}(?:\s*,\s*{_JSON_STRING})*)?\s*\]\s*$"
 
 
 @dataclass(frozen=True)
@@ -209,13 +199,6 @@ def genre_list_field(field: str, parsed_column: str) -> NullableField:
     )
 
 
-def json_string_list(field: str) -> pl.Expr:
-    """A JSON array of strings (`["Narrator","Jimmy \\"The Kid\\" Doyle"]`) decoded to a list; null when missing or
-    not such an array."""
-    value = text(field)
-    return pl.when(value.str.contains(JSON_STRING_ARRAY)).then(value).str.json_decode(pl.List(pl.String))
-
-
 def scalar_field(field: str, parsed_column: str) -> NullableField:
     """An optional scalar: nulled where the raw value was present and `parsed_column` is null."""
     return NullableField(field, nulled=is_present(field) & pl.col(parsed_column).is_null())
@@ -272,6 +255,10 @@ class CleanSpec:
     dedup_key: pl.Expr
     """One Int64 (>= 0) per row: of lines with the same key, the first is kept and the others are quarantined as
     `duplicate_key`."""
+    parsed_lines: Callable[[Path, pl.Series | None], pl.LazyFrame] | None = None
+    """A compiled reader of the file that parses its lines itself (title.principals: `principals_parser`): given the
+    file and the line numbers to leave out, every other data line with `line_number`, `raw_line`, `reason` (wrong
+    field count or the first required value missing) and the `columns` it names. `required` is then empty."""
 
 
 def build_clean_plan(raw_path: Path, spec: CleanSpec, keys_sorted: bool, invalid_utf8: Path | None = None) -> CleanPlan:
@@ -320,6 +307,8 @@ def build_clean_plan(raw_path: Path, spec: CleanSpec, keys_sorted: bool, invalid
 def _parsed_lines(raw_path: Path, spec: CleanSpec, invalid_lines: pl.DataFrame | None) -> pl.LazyFrame:
     """Every data line with its table columns and `reason`: why it cannot become a row (a wrong field count, then
     the first required value missing), null when it can."""
+    if spec.parsed_lines is not None:
+        return spec.parsed_lines(raw_path, None if invalid_lines is None else invalid_lines["line_number"])
     reason = pl.when(pl.col("field_count") != len(spec.imdb_file.columns)).then(pl.lit(WRONG_FIELD_COUNT))
     for check in spec.required:
         reason = reason.when(check.parsed.is_null()).then(pl.lit(check.reason))
@@ -452,24 +441,14 @@ def clean_title_principals(
 ) -> CleanPlan:
     """title.principals: one row per (title, ordering) credit; tconst, an ordering in 1..MAX_ORDERING (what the
     credit key holds) and nconst are required; characters (a JSON array of names) decoded to a list, nulled when
-    it is not one."""
+    it is not one. Parsed by `principals_parser` (IMDb's largest file), by the rules of the other files."""
     spec = CleanSpec(
         TITLE_PRINCIPALS,
         CLEAN_TITLE_PRINCIPALS_SCHEMA,
-        columns={
-            "title_id": imdb_id("tconst", "tt"),
-            "ordering": bounded_int("ordering", pl.Int32, 1, MAX_ORDERING),
-            "person_id": imdb_id("nconst", "nm"),
-            "category": text("category"),
-            "job": text("job"),
-            "characters": json_string_list("characters"),
-        },
-        required=[
-            RequiredField("tconst", pl.col("title_id")),
-            RequiredField("ordering", pl.col("ordering")),
-            RequiredField("nconst", pl.col("person_id")),
-        ],
-        nullable=[scalar_field("characters", "characters")],
+        columns={name: pl.col(name) for name in CLEAN_TITLE_PRINCIPALS_SCHEMA},
+        required=[],
+        nullable=[NullableField("characters", nulled=pl.col("raw_characters").is_not_null())],
         dedup_key=credit_key(pl.col("title_id"), pl.col("ordering")),
+        parsed_lines=scan_principals,
     )
     return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8)
