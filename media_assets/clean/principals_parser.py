@@ -55,7 +55,7 @@ _TAB, _LF, _CR, _QUOTE, _BACKSLASH = 9, 10, 13, 34, 92
 _CREDIT_KEY_TITLE_FACTOR = MAX_ORDERING + 1
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _imdb_id(buf, start, end, first, second):
     """The number of `tt0111161`-like bytes (prefix, then 7 to 9 ASCII digits); -1 when they are not one."""
     if end - start < 9 or end - start > 11 or buf[start] != first or buf[start + 1] != second:
@@ -69,7 +69,7 @@ def _imdb_id(buf, start, end, first, second):
     return value
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _ordering(buf, start, end):
     """An optional sign and ASCII digits in 1..MAX_ORDERING; -1 for anything else."""
     position = start
@@ -91,14 +91,14 @@ def _ordering(buf, start, end):
     return value
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _skip_json_space(buf, position, end):
     while position < end and (buf[position] == 32 or buf[position] == _TAB or buf[position] == _CR):
         position += 1
     return position
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _hex4(buf, position, end):
     """The value of 4 hex digits at `position`; -1 when they are not."""
     if position + 4 > end:
