@@ -7,9 +7,9 @@ the same generated file, each a superset of the one before, are run alone in the
 CPU seconds are the difference between two of them:
 
 - inflate: the lines of the `.tsv.gz` counted (gzip inflated, lines framed);
-- split: every line split on tabs into its fields (`scan_raw_fields`). title.principals is read by a compiled
-  parser that splits and parses in one walk over the bytes (`principals_parser`): its split pass is that whole
-  walk, and its parse phase what the plan adds (repeated keys, the quarantined and nulled rows);
+- split: every line split on tabs into its fields (`scan_raw_fields`). The files read by compiled code
+  (`compiled_reader`: all but title.ratings) are split and parsed in one go: their split pass is that whole read,
+  and their parse phase what the plan adds (repeated keys, the quarantined and nulled rows);
 - parse: the whole clean plan computed (ids, numbers, lists, JSON, checks, repeated keys, the quarantined and
   nulled rows), its outputs reduced to counts instead of written;
 - write: the clean step's real write (table and side tables to Parquet, zstd level 1, as `store_clean_tables`).
@@ -36,7 +36,7 @@ from benchmarks.common import (
     sample_argument_parser,
 )
 from media_assets.clean.assets import CLEAN_STEPS, CleanStep, clean_output
-from media_assets.clean.principals_parser import inflated_blocks, scan_principals
+from media_assets.clean.compiled_reader import COMPILED_READERS, inflated_blocks, scan_compiled
 from media_assets.clean.storage import store_table_with_side_tables
 from media_assets.clean.transforms import scan_raw_fields
 from media_assets.sources.imdb_files import IMDB_FILES, TITLE_PRINCIPALS
@@ -53,13 +53,13 @@ def clean_step_of(file_name: str) -> CleanStep:
 def run_pass(name: str, raw_path: Path, out_dir: Path, snapshot_date: dt.date) -> None:
     """One pass over `raw_path` (see the module), its results discarded."""
     step = clean_step_of(raw_path.name)
-    compiled = step.imdb_file == TITLE_PRINCIPALS
-    if name == "inflate" and compiled:
+    reader = COMPILED_READERS.get(step.imdb_file)
+    if name == "inflate" and reader:
         sum(block.count(b"\n") for block in inflated_blocks(raw_path))
     elif name == "inflate":
         pl.scan_lines(raw_path).select(pl.len()).collect(engine="streaming")
-    elif name == "split" and compiled:
-        scan_principals(raw_path).select(pl.len()).collect(engine="streaming")
+    elif name == "split" and reader:
+        scan_compiled(reader, raw_path, snapshot_date).select(pl.len()).collect(engine="streaming")
     elif name == "split":
         fields = scan_raw_fields(raw_path, step.imdb_file)
         fields.select(pl.col(f"raw_{column}").null_count() for column in step.imdb_file.columns).collect(

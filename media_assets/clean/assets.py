@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from media_assets import owners
-from media_assets.clean import principals_parser, schemas, transforms
+from media_assets.clean import compiled_reader, schemas, transforms
 from media_assets.clean.storage import Assumption, SideTable, TableWithSideTables, store_clean_tables
 from media_assets.clean.transforms import (
     CleanPlan,
@@ -35,7 +35,7 @@ from media_assets.sources.imdb_files import NAME_BASICS, TITLE_BASICS, TITLE_PRI
 CLEAN_GROUP = "clean"
 CLEAN_CODE_VERSION = hashlib.sha256(
     b"".join(
-        Path(module.__file__).read_bytes() for module in (transforms, principals_parser, schemas, imdb_files, raw_files)
+        Path(module.__file__).read_bytes() for module in (transforms, compiled_reader, schemas, imdb_files, raw_files)
     )
 ).hexdigest()[:16]
 """Changes whenever the code that turns a raw file into its clean tables changes: the asset's `code_version`, and

@@ -31,7 +31,14 @@ from pathlib import Path
 
 import polars as pl
 
-from media_assets.clean.principals_parser import scan_principals
+from media_assets.clean.compiled_reader import (
+    NAME_BASICS_READER,
+    PRINCIPALS_READER,
+    TITLE_BASICS_READER,
+    WRONG_FIELD_COUNT,
+    CompiledReader,
+    scan_compiled,
+)
 from media_assets.clean.schemas import (
     CLEAN_NAME_BASICS_SCHEMA,
     CLEAN_TITLE_BASICS_SCHEMA,
@@ -42,9 +49,6 @@ from media_assets.clean.schemas import (
 from media_assets.sources.imdb_files import (
     IMDB_GENRES,
     IMDB_NULL,
-    NAME_BASICS,
-    TITLE_BASICS,
-    TITLE_PRINCIPALS,
     TITLE_RATINGS,
     ImdbFile,
 )
@@ -61,16 +65,9 @@ NULLED_SCHEMA = pl.Schema({"line_number": pl.Int64, "field": pl.String, "raw_val
 """A value of a kept row that was set to null (or, in an id list, left out): the line, the IMDb column name and
 the value as written."""
 
-WRONG_FIELD_COUNT = "wrong_field_count"
 DUPLICATE_KEY = "duplicate_key"
 INVALID_UTF8 = "invalid_utf8"
 
-FIRST_TITLE_YEAR = 1870
-"""Earliest plausible year of a title (IMDb's oldest are from the 1870s)."""
-TITLE_YEARS_AHEAD = 30
-"""Titles may be announced this many years after the snapshot year."""
-FIRST_PERSON_YEAR = 1
-"""Real birth years go back to antiquity (the 1500s are common: Shakespeare), so only year 0 and below are junk."""
 
 # 7 and 8 digits today; 9 keeps room for growth (and the credit key below 10^13).
 _ID_DIGITS = "[0-9]{7,9}"
@@ -126,20 +123,23 @@ def text(field: str) -> pl.Expr:
     return pl.when(raw(field) != IMDB_NULL).then(raw(field))
 
 
-def is_present(field: str) -> pl.Expr:
-    """True where the column holds a value (not `\\N`)."""
-    return raw(field) != IMDB_NULL
-
-
 def parse_imdb_id(value: pl.Expr, prefix: str) -> pl.Expr:
     """`tt0111161` -> 111161 (prefix `tt` or `nm`, 7 to 9 digits); null for anything else (`\\N` included)."""
-    # A regex test then a slice and cast: measured 40% less CPU than one `str.extract`.
-    return pl.when(value.str.contains(f"^{prefix}{_ID_DIGITS}$")).then(value.str.slice(len(prefix)).cast(pl.Int64))
+    # A regex test then a slice and cast: measured 40% less CPU than one `str.extract`. The cast is not strict:
+    # inside `list.eval` polars casts every token, also those the regex refused (a strict cast raised on `x`).
+    return pl.when(value.str.contains(f"^{prefix}{_ID_DIGITS}$")).then(
+        value.str.slice(len(prefix)).cast(pl.Int64, strict=False)
+    )
 
 
 def imdb_id(field: str, prefix: str) -> pl.Expr:
     """The integer id of an IMDb id column; null when it is not a well-formed id."""
     return parse_imdb_id(raw(field), prefix)
+
+
+def nulled_field(field: str, raw_values: pl.Expr | None = None) -> NullableField:
+    """A value a compiled reader nulled: its `raw_<field>` holds the raw text exactly there."""
+    return NullableField(field, nulled=raw(field).is_not_null(), raw_values=raw_values)
 
 
 def bounded_int(field: str, dtype: pl.DataType, low: int, high: int | None = None) -> pl.Expr:
@@ -153,55 +153,6 @@ def bounded_float(field: str, low: float, high: float) -> pl.Expr:
     """A number within [low, high] (NaN is out of range); null when missing or unparseable."""
     value = text(field).cast(pl.Float64, strict=False)
     return pl.when(value.is_between(low, high)).then(value)
-
-
-def zero_one_flag(field: str) -> pl.Expr:
-    """`0` -> False, `1` -> True, anything else null."""
-    # when/then, not replace_strict: the streaming engine ran that in memory over the whole parsed file (measured
-    # peak RSS at 12.9M titles: 4.66 GB with it, 1.03 GB without).
-    return pl.when(raw(field) == "1").then(True).when(raw(field) == "0").then(False)
-
-
-def comma_list(field: str) -> pl.Expr:
-    """`a,b` -> [a, b]; an empty value -> [] (IMDb writes an empty primaryProfession as ``, not `\\N`); `\\N` ->
-    null."""
-    value = text(field)
-    return pl.when(value == "").then(pl.lit([], dtype=pl.List(pl.String))).otherwise(value.str.split(","))
-
-
-def title_id_list(field: str) -> pl.Expr:
-    """`tt0111161,tt10872600` -> [111161, 10872600], leaving out ids that do not parse; null for `\\N`."""
-    return comma_list(field).list.eval(parse_imdb_id(pl.element(), "tt")).list.drop_nulls()
-
-
-def title_id_list_field(field: str, parsed_column: str) -> NullableField:
-    """A comma list of title ids whose bad ids were left out of `parsed_column`."""
-    return NullableField(
-        field,
-        nulled=comma_list(field).list.len() != pl.col(parsed_column).list.len(),
-        raw_values=comma_list(field).list.filter(parse_imdb_id(pl.element(), "tt").is_null()),
-    )
-
-
-def genre_list(field: str) -> pl.Expr:
-    """`Comedy,Drama` -> [Comedy, Drama], leaving out tokens outside IMDb's genre vocabulary (`IMDB_GENRES`): an
-    unknown genre, a case or whitespace variant, a blank (an empty value is one blank token); null for `\\N`."""
-    return text(field).str.split(",").list.filter(pl.element().is_in(IMDB_GENRES))
-
-
-def genre_list_field(field: str, parsed_column: str) -> NullableField:
-    """A genre list whose tokens outside the vocabulary were left out of `parsed_column`, each reported."""
-    tokens = text(field).str.split(",")
-    return NullableField(
-        field,
-        nulled=tokens.list.len() != pl.col(parsed_column).list.len(),
-        raw_values=tokens.list.filter(~pl.element().is_in(IMDB_GENRES)),
-    )
-
-
-def scalar_field(field: str, parsed_column: str) -> NullableField:
-    """An optional scalar: nulled where the raw value was present and `parsed_column` is null."""
-    return NullableField(field, nulled=is_present(field) & pl.col(parsed_column).is_null())
 
 
 def read_invalid_utf8_lines(path: Path) -> pl.DataFrame:
@@ -256,9 +207,8 @@ class CleanSpec:
     """One Int64 (>= 0) per row: of lines with the same key, the first is kept and the others are quarantined as
     `duplicate_key`."""
     parsed_lines: Callable[[Path, pl.Series | None], pl.LazyFrame] | None = None
-    """A compiled reader of the file that parses its lines itself (title.principals: `principals_parser`): given the
-    file and the line numbers to leave out, every other data line with `line_number`, `raw_line`, `reason` (wrong
-    field count or the first required value missing) and the `columns` it names. `required` is then empty."""
+    """A reader that parses the lines itself (`compiled_spec`): given the file and the line numbers to leave out,
+    every other data line with `line_number`, `raw_line`, `reason` and the columns that `columns` names."""
 
 
 def build_clean_plan(raw_path: Path, spec: CleanSpec, keys_sorted: bool, invalid_utf8: Path | None = None) -> CleanPlan:
@@ -348,35 +298,41 @@ def _nulled_values(kept: pl.LazyFrame, nullable: Sequence[NullableField]) -> pl.
     )
 
 
+def compiled_spec(
+    reader: CompiledReader,
+    snapshot_date: date,
+    schema: pl.Schema,
+    nullable: Sequence[NullableField],
+    dedup_key: pl.Expr,
+) -> CleanSpec:
+    """The spec of a file read by `reader` (`compiled_reader`): the table's columns as it gives them."""
+    return CleanSpec(
+        reader.imdb_file,
+        schema,
+        columns={name: pl.col(name) for name in schema},
+        required=[],
+        nullable=nullable,
+        dedup_key=dedup_key,
+        parsed_lines=lambda path, skipped: scan_compiled(reader, path, snapshot_date, skipped),
+    )
+
+
 def clean_title_basics(
     raw_path: Path, snapshot_date: date, keys_sorted: bool = False, invalid_utf8: Path | None = None
 ) -> CleanPlan:
     """title.basics: one row per title; years in 1870..snapshot year + 30 and runtimes >= 0 (0 and over 1,000
     minutes are real), anything else nulled; isAdult 0/1 as a bool; genres as a list of IMDb's genres (other
-    tokens nulled)."""
-    last_year = snapshot_date.year + TITLE_YEARS_AHEAD
-    spec = CleanSpec(
-        TITLE_BASICS,
+    tokens nulled, each reported)."""
+    spec = compiled_spec(
+        TITLE_BASICS_READER,
+        snapshot_date,
         CLEAN_TITLE_BASICS_SCHEMA,
-        columns={
-            "title_id": imdb_id("tconst", "tt"),
-            "tconst": text("tconst"),
-            "title_type": text("titleType"),
-            "primary_title": text("primaryTitle"),
-            "original_title": text("originalTitle"),
-            "is_adult": zero_one_flag("isAdult"),
-            "start_year": bounded_int("startYear", pl.Int32, FIRST_TITLE_YEAR, last_year),
-            "end_year": bounded_int("endYear", pl.Int32, FIRST_TITLE_YEAR, last_year),
-            "runtime_minutes": bounded_int("runtimeMinutes", pl.Int32, 0),
-            "genres": genre_list("genres"),
-        },
-        required=[RequiredField("tconst", pl.col("title_id"))],
         nullable=[
-            scalar_field("isAdult", "is_adult"),
-            scalar_field("startYear", "start_year"),
-            scalar_field("endYear", "end_year"),
-            scalar_field("runtimeMinutes", "runtime_minutes"),
-            genre_list_field("genres", "genres"),
+            nulled_field("isAdult"),
+            nulled_field("startYear"),
+            nulled_field("endYear"),
+            nulled_field("runtimeMinutes"),
+            nulled_field("genres", raw("genres").str.split(",").list.filter(~pl.element().is_in(IMDB_GENRES))),
         ],
         dedup_key=pl.col("title_id"),
     )
@@ -412,24 +368,19 @@ def clean_name_basics(
     raw_path: Path, snapshot_date: date, keys_sorted: bool = False, invalid_utf8: Path | None = None
 ) -> CleanPlan:
     """name.basics: one row per person; birth and death years in 1..snapshot year, anything else nulled;
-    primaryProfession as a list (empty when IMDb wrote an empty value); knownForTitles as a list of title ids."""
-    spec = CleanSpec(
-        NAME_BASICS,
+    primaryProfession as a list (empty when IMDb wrote an empty value); knownForTitles as a list of title ids (bad
+    ids left out, each reported)."""
+    spec = compiled_spec(
+        NAME_BASICS_READER,
+        snapshot_date,
         CLEAN_NAME_BASICS_SCHEMA,
-        columns={
-            "person_id": imdb_id("nconst", "nm"),
-            "nconst": text("nconst"),
-            "primary_name": text("primaryName"),
-            "birth_year": bounded_int("birthYear", pl.Int32, FIRST_PERSON_YEAR, snapshot_date.year),
-            "death_year": bounded_int("deathYear", pl.Int32, FIRST_PERSON_YEAR, snapshot_date.year),
-            "primary_profession": comma_list("primaryProfession"),
-            "known_for_titles": title_id_list("knownForTitles"),
-        },
-        required=[RequiredField("nconst", pl.col("person_id"))],
         nullable=[
-            scalar_field("birthYear", "birth_year"),
-            scalar_field("deathYear", "death_year"),
-            title_id_list_field("knownForTitles", "known_for_titles"),
+            nulled_field("birthYear"),
+            nulled_field("deathYear"),
+            nulled_field(
+                "knownForTitles",
+                raw("knownForTitles").str.split(",").list.filter(parse_imdb_id(pl.element(), "tt").is_null()),
+            ),
         ],
         dedup_key=pl.col("person_id"),
     )
@@ -441,14 +392,12 @@ def clean_title_principals(
 ) -> CleanPlan:
     """title.principals: one row per (title, ordering) credit; tconst, an ordering in 1..MAX_ORDERING (what the
     credit key holds) and nconst are required; characters (a JSON array of names) decoded to a list, nulled when
-    it is not one. Parsed by `principals_parser` (IMDb's largest file), by the rules of the other files."""
-    spec = CleanSpec(
-        TITLE_PRINCIPALS,
+    it is not one."""
+    spec = compiled_spec(
+        PRINCIPALS_READER,
+        snapshot_date,
         CLEAN_TITLE_PRINCIPALS_SCHEMA,
-        columns={name: pl.col(name) for name in CLEAN_TITLE_PRINCIPALS_SCHEMA},
-        required=[],
-        nullable=[NullableField("characters", nulled=pl.col("raw_characters").is_not_null())],
+        nullable=[nulled_field("characters")],
         dedup_key=credit_key(pl.col("title_id"), pl.col("ordering")),
-        parsed_lines=scan_principals,
     )
     return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8)

@@ -1,0 +1,716 @@
+"""IMDb's three large files read by compiled code (numba): their lines become typed Arrow columns without polars'
+intermediates.
+
+Read by polars expressions, a line went through `scan_lines`, a split into a list, a struct, then per value a
+regex, a slice and a cast, or a split and a list evaluation, each step materializing a column: most of a day's
+CPU. Here a block of whole lines is walked once to find its lines and fields (`_split_lines`), then one small
+compiled loop per kind of column parses the fields in place and writes Arrow buffers directly. The rules are those
+of the polars expressions in `media_assets.clean.transforms` (which still read title.ratings):
+
+- lines are split on `\\n`; one `\\r` before it (or before the end of the file) is stripped; the header is line 1;
+  a line whose field count (appended header columns left out) is not the file's is `wrong_field_count`;
+- `\\N` is null; `tt`/`nm` and 7 to 9 ASCII digits make an id; an integer is an optional sign and ASCII digits
+  within Int32 (polars' cast of a string), then within the column's range; a flag is `0` or `1`;
+- comma lists keep every token (`a,,b` has three; an empty value is an empty list); an id list leaves out the
+  tokens that are not ids; a genre list leaves out the tokens outside IMDb's vocabulary (an empty value is one
+  blank token);
+- `characters` is a JSON array of strings (RFC 8259: JSON's whitespace, its escapes, a high surrogate only with a
+  low one, no control character unescaped), decoded straight into the list's buffers.
+
+Each file's reader gives every data line with `line_number`, `reason` (why it cannot become a row: a wrong field
+count, then the first required id or value that does not parse; null when it can), the table's columns, and two
+kinds of raw text kept only where needed: `raw_line` where the line may be quarantined (a reason, or a key not
+above every key before it: a possible repeat), and `raw_<column>` where a value of that IMDb column was present
+but unusable and nulled (or, in a list, had tokens left out).
+
+The inflating runs in a thread of its own (isal releases the GIL), and the compiled code releases the GIL too, so
+the two overlap each other and polars' work downstream. Compiled code is cached on disk (numba's `cache=True`):
+the first run on a machine compiles for some seconds, later ones load it.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numba
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from media_assets.clean.schemas import (
+    CLEAN_NAME_BASICS_SCHEMA,
+    CLEAN_TITLE_BASICS_SCHEMA,
+    CLEAN_TITLE_PRINCIPALS_SCHEMA,
+    CREDIT_KEY_TITLE_FACTOR,
+    MAX_ORDERING,
+)
+from media_assets.sources.imdb_files import IMDB_GENRES, NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, ImdbFile
+from media_assets.sources.raw_files import CHUNK_BYTES, in_thread, inflate, line_blocks, read_layout
+
+WRONG_FIELD_COUNT = "wrong_field_count"
+
+FIRST_TITLE_YEAR = 1870
+"""Earliest plausible year of a title (IMDb's oldest are from the 1870s)."""
+TITLE_YEARS_AHEAD = 30
+"""Titles may be announced this many years after the snapshot year."""
+FIRST_PERSON_YEAR = 1
+"""Real birth years go back to antiquity (the 1500s are common: Shakespeare), so only year 0 and below are junk."""
+
+_TAB, _LF, _CR, _QUOTE, _BACKSLASH, _COMMA = 9, 10, 13, 34, 92, 44
+_NULL, _OK, _UNUSABLE = 0, 1, 2
+"""The state of a parsed value: `\\N`, parsed, or present but unusable (nulled)."""
+_INT32_MAX = 2**31 - 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _split_lines(buf, first_line_number, skipped_lines, fields_per_line, fields):
+    """The lines of `buf` (whole lines numbered from `first_line_number`) that make rows: not line 1 (the header)
+    nor one of `skipped_lines` (sorted). Returns the block's line count, then per row its number, its span in `buf`
+    (line end left out), whether it has `fields_per_line` fields, and the spans of its first `fields` fields (empty
+    at the line's end where it has fewer)."""
+    lines = 0
+    for byte in buf:
+        lines += byte == _LF
+    if len(buf) and buf[len(buf) - 1] != _LF:
+        lines += 1
+    line_number = np.empty(lines, np.int64)
+    line_span = np.empty((lines, 2), np.int64)
+    field_count_ok = np.empty(lines, np.bool_)
+    field_span = np.empty((lines, fields, 2), np.int64)
+    skip_index = 0
+    rows = 0
+    position = 0
+    number = first_line_number - 1
+    size = len(buf)
+    while position < size:
+        number += 1
+        while skip_index < len(skipped_lines) and skipped_lines[skip_index] < number:
+            skip_index += 1
+        skipped = number == 1 or (skip_index < len(skipped_lines) and skipped_lines[skip_index] == number)
+        row = rows
+        line_start = field_start = position
+        tabs = 0
+        while position < size and buf[position] != _LF:
+            if buf[position] == _TAB:
+                if tabs < fields and not skipped:
+                    field_span[row, tabs, 0] = field_start
+                    field_span[row, tabs, 1] = position
+                tabs += 1
+                field_start = position + 1
+            position += 1
+        line_end = position
+        position += 1
+        if skipped:
+            continue
+        rows += 1
+        if line_end > line_start and buf[line_end - 1] == _CR:
+            line_end -= 1
+        if tabs < fields:
+            field_span[row, tabs, 0] = field_start
+            field_span[row, tabs, 1] = max(field_start, line_end)
+            for missing in range(tabs + 1, fields):
+                field_span[row, missing, 0] = field_span[row, missing, 1] = line_end
+        line_number[row] = number
+        line_span[row, 0] = line_start
+        line_span[row, 1] = line_end
+        field_count_ok[row] = tabs + 1 == fields_per_line
+    return (
+        number - first_line_number + 1,
+        line_number[:rows],
+        line_span[:rows],
+        field_count_ok[:rows],
+        field_span[:rows],
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _is_null(buf, start, end):
+    return end - start == 2 and buf[start] == _BACKSLASH and buf[start + 1] == 78  # \N
+
+
+@numba.njit(cache=True, nogil=True)
+def _imdb_id(buf, start, end, first, second):
+    """The number of `tt0111161`-like bytes (prefix, then 7 to 9 ASCII digits); -1 when they are not one."""
+    if end - start < 9 or end - start > 11 or buf[start] != first or buf[start + 1] != second:
+        return -1
+    value = 0
+    for position in range(start + 2, end):
+        digit = buf[position] - 48
+        if digit < 0 or digit > 9:
+            return -1
+        value = value * 10 + digit
+    return value
+
+
+@numba.njit(cache=True, nogil=True)
+def _ids(buf, spans, first, second):
+    """The id of every span; -1 where it is not one."""
+    values = np.empty(len(spans), np.int64)
+    for row in range(len(spans)):
+        values[row] = _imdb_id(buf, spans[row, 0], spans[row, 1], first, second)
+    return values
+
+
+@numba.njit(cache=True, nogil=True)
+def _integers(buf, spans, low, high):
+    """The Int32 of every span within [low, high], and its state (`\\N`, parsed, unusable)."""
+    values = np.zeros(len(spans), np.int32)
+    states = np.empty(len(spans), np.int8)
+    for row in range(len(spans)):
+        start, end = spans[row, 0], spans[row, 1]
+        if _is_null(buf, start, end):
+            states[row] = _NULL
+            continue
+        states[row] = _UNUSABLE
+        negative = start < end and buf[start] == 45
+        if start < end and (buf[start] == 43 or buf[start] == 45):
+            start += 1
+        if start == end:
+            continue
+        value = 0
+        for position in range(start, end):
+            digit = buf[position] - 48
+            if digit < 0 or digit > 9:
+                value = -1
+                break
+            if value <= _INT32_MAX + 1:  # past it the value is out of Int32 whatever follows: stop growing
+                value = value * 10 + digit
+        if value < 0 or value > _INT32_MAX + negative:
+            continue
+        if negative:
+            value = -value
+        if low <= value <= high:
+            values[row] = value
+            states[row] = _OK
+    return values, states
+
+
+@numba.njit(cache=True, nogil=True)
+def _flags(buf, spans):
+    """`0`/`1` of every span as a bool, and its state."""
+    values = np.zeros(len(spans), np.bool_)
+    states = np.empty(len(spans), np.int8)
+    for row in range(len(spans)):
+        start, end = spans[row, 0], spans[row, 1]
+        if _is_null(buf, start, end):
+            states[row] = _NULL
+        elif end - start == 1 and (buf[start] == 48 or buf[start] == 49):
+            values[row] = buf[start] == 49
+            states[row] = _OK
+        else:
+            states[row] = _UNUSABLE
+    return values, states
+
+
+@numba.njit(cache=True, nogil=True)
+def _texts(buf, spans):
+    """Where a span is a value (not `\\N`)."""
+    present = np.empty(len(spans), np.bool_)
+    for row in range(len(spans)):
+        present[row] = not _is_null(buf, spans[row, 0], spans[row, 1])
+    return present
+
+
+@numba.njit(cache=True, nogil=True)
+def _comma_tokens(buf, spans, rows, empty_is_a_token):
+    """The comma-separated tokens of the spans of `rows` (the others and `\\N` have none): the ends of each row's
+    tokens in the token list, and the tokens' spans. An empty value has no token unless `empty_is_a_token`."""
+    tokens = 0
+    for row in range(len(spans)):
+        if rows[row]:
+            tokens += 1
+            for position in range(spans[row, 0], spans[row, 1]):
+                tokens += buf[position] == _COMMA
+    list_ends = np.zeros(len(spans) + 1, np.int64)
+    token_span = np.empty((tokens, 2), np.int64)
+    token = 0
+    for row in range(len(spans)):
+        start, end = spans[row, 0], spans[row, 1]
+        if rows[row] and not _is_null(buf, start, end) and (end > start or empty_is_a_token):
+            token_start = start
+            for position in range(start, end + 1):
+                if position == end or buf[position] == _COMMA:
+                    token_span[token, 0] = token_start
+                    token_span[token, 1] = position
+                    token += 1
+                    token_start = position + 1
+        list_ends[row + 1] = token
+    return list_ends, token_span[:token]
+
+
+@numba.njit(cache=True, nogil=True)
+def _kept_tokens(list_ends, keep):
+    """The list ends after leaving out the tokens not in `keep`, and the rows that lost a token."""
+    kept_ends = np.zeros(len(list_ends), np.int64)
+    lost = np.zeros(len(list_ends) - 1, np.bool_)
+    kept = 0
+    for row in range(len(list_ends) - 1):
+        for token in range(list_ends[row], list_ends[row + 1]):
+            if keep[token]:
+                kept += 1
+            else:
+                lost[row] = True
+        kept_ends[row + 1] = kept
+    return kept_ends, lost
+
+
+@numba.njit(cache=True, nogil=True)
+def _in_vocabulary(buf, token_span, vocabulary, vocabulary_ends):
+    """Whether each token is one of the words of `vocabulary` (concatenated, ending at `vocabulary_ends`)."""
+    found = np.zeros(len(token_span), np.bool_)
+    for token in range(len(token_span)):
+        start, end = token_span[token, 0], token_span[token, 1]
+        for word in range(len(vocabulary_ends) - 1):
+            word_start, word_end = vocabulary_ends[word], vocabulary_ends[word + 1]
+            if word_end - word_start != end - start:
+                continue
+            same = True
+            for offset in range(end - start):
+                if buf[start + offset] != vocabulary[word_start + offset]:
+                    same = False
+                    break
+            if same:
+                found[token] = True
+                break
+    return found
+
+
+@numba.njit(cache=True, nogil=True)
+def _skip_json_space(buf, position, end):
+    while position < end and (buf[position] == 32 or buf[position] == _TAB or buf[position] == _CR):
+        position += 1
+    return position
+
+
+@numba.njit(cache=True, nogil=True)
+def _hex4(buf, position, end):
+    """The value of 4 hex digits at `position`; -1 when they are not."""
+    if position + 4 > end:
+        return -1
+    value = 0
+    for index in range(position, position + 4):
+        byte = buf[index]
+        if 48 <= byte <= 57:
+            digit = byte - 48
+        elif 97 <= byte <= 102:
+            digit = byte - 87
+        elif 65 <= byte <= 70:
+            digit = byte - 55
+        else:
+            return -1
+        value = value * 16 + digit
+    return value
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode_json_string_array(buf, start, end, values, value_end, string_ends, strings):
+    """Decode the JSON array of strings in `buf[start:end]`, appending its strings' UTF-8 to `values` (from
+    `value_end`) and their ends to `string_ends` (from index `strings`). Returns the new (value_end, strings), or
+    (-1, -1) when the text is not such an array (what was appended is then to be discarded)."""
+    position = _skip_json_space(buf, start, end)
+    if position >= end or buf[position] != 91:  # [
+        return -1, -1
+    position = _skip_json_space(buf, position + 1, end)
+    if position < end and buf[position] == 93:  # ]
+        return (value_end, strings) if _skip_json_space(buf, position + 1, end) == end else (-1, -1)
+    while True:
+        if position >= end or buf[position] != _QUOTE:
+            return -1, -1
+        position += 1
+        while True:
+            if position >= end:
+                return -1, -1
+            byte = buf[position]
+            if byte == _QUOTE:
+                position += 1
+                break
+            if byte < 32:
+                return -1, -1
+            if byte != _BACKSLASH:
+                values[value_end] = byte
+                value_end += 1
+                position += 1
+                continue
+            if position + 1 >= end:
+                return -1, -1
+            escaped = buf[position + 1]
+            position += 2
+            if escaped == _QUOTE or escaped == _BACKSLASH or escaped == 47:  # " \ /
+                values[value_end] = escaped
+            elif escaped == 98:  # b
+                values[value_end] = 8
+            elif escaped == 102:  # f
+                values[value_end] = 12
+            elif escaped == 110:  # n
+                values[value_end] = 10
+            elif escaped == 114:  # r
+                values[value_end] = 13
+            elif escaped == 116:  # t
+                values[value_end] = 9
+            elif escaped == 117:  # u: one code unit, or a surrogate pair
+                code = _hex4(buf, position, end)
+                if code < 0 or 0xDC00 <= code <= 0xDFFF:
+                    return -1, -1
+                position += 4
+                if 0xD800 <= code <= 0xDBFF:
+                    if position + 2 > end or buf[position] != _BACKSLASH or buf[position + 1] != 117:
+                        return -1, -1
+                    low = _hex4(buf, position + 2, end)
+                    if low < 0xDC00 or low > 0xDFFF:
+                        return -1, -1
+                    position += 6
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                if code < 0x80:
+                    values[value_end] = code
+                elif code < 0x800:
+                    values[value_end] = 0xC0 | (code >> 6)
+                    values[value_end + 1] = 0x80 | (code & 0x3F)
+                    value_end += 1
+                elif code < 0x10000:
+                    values[value_end] = 0xE0 | (code >> 12)
+                    values[value_end + 1] = 0x80 | ((code >> 6) & 0x3F)
+                    values[value_end + 2] = 0x80 | (code & 0x3F)
+                    value_end += 2
+                else:
+                    values[value_end] = 0xF0 | (code >> 18)
+                    values[value_end + 1] = 0x80 | ((code >> 12) & 0x3F)
+                    values[value_end + 2] = 0x80 | ((code >> 6) & 0x3F)
+                    values[value_end + 3] = 0x80 | (code & 0x3F)
+                    value_end += 3
+            else:
+                return -1, -1
+            value_end += 1
+        strings += 1
+        string_ends[strings] = value_end
+        position = _skip_json_space(buf, position, end)
+        if position < end and buf[position] == _COMMA:
+            position = _skip_json_space(buf, position + 1, end)
+            continue
+        if position < end and buf[position] == 93:  # ]
+            return (value_end, strings) if _skip_json_space(buf, position + 1, end) == end else (-1, -1)
+        return -1, -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _json_string_arrays(buf, spans, rows):
+    """The JSON arrays of strings of the spans of `rows`: each row's state, the ends of its strings in the string
+    list, the strings' decoded UTF-8 and their ends."""
+    quotes = 0
+    for row in range(len(spans)):
+        if rows[row]:
+            for position in range(spans[row, 0], spans[row, 1]):
+                quotes += buf[position] == _QUOTE
+    states = np.zeros(len(spans), np.int8)
+    list_ends = np.zeros(len(spans) + 1, np.int64)
+    values = np.empty(len(buf), np.uint8)  # decoding never lengthens a text
+    string_ends = np.zeros(quotes // 2 + 1, np.int64)
+    value_end = strings = 0
+    for row in range(len(spans)):
+        start, end = spans[row, 0], spans[row, 1]
+        if rows[row] and not _is_null(buf, start, end):
+            decoded_end, decoded_strings = _decode_json_string_array(
+                buf, start, end, values, value_end, string_ends, strings
+            )
+            if decoded_end < 0:
+                states[row] = _UNUSABLE
+            else:
+                states[row] = _OK
+                value_end, strings = decoded_end, decoded_strings
+        list_ends[row + 1] = strings
+    return states, list_ends, values[:value_end], string_ends[: strings + 1]
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather(buf, spans, keep):
+    """The texts `buf[start:end]` of the kept spans, one after the other, and the offsets of every span's text
+    (empty where not kept)."""
+    offsets = np.zeros(len(spans) + 1, np.int64)
+    total = 0
+    for row in range(len(spans)):
+        if keep[row]:
+            total += spans[row, 1] - spans[row, 0]
+        offsets[row + 1] = total
+    data = np.empty(total, np.uint8)
+    for row in range(len(spans)):
+        if keep[row]:
+            data[offsets[row] : offsets[row + 1]] = buf[spans[row, 0] : spans[row, 1]]
+    return data, offsets
+
+
+def _validity(valid: np.ndarray) -> pa.Buffer:
+    return pa.py_buffer(np.packbits(valid, bitorder="little"))
+
+
+def _strings(buf: np.ndarray, spans: np.ndarray, keep: np.ndarray) -> pa.Array:
+    """The texts of the kept spans; null elsewhere."""
+    data, offsets = _gather(buf, spans, keep)
+    return pa.Array.from_buffers(
+        pa.large_string(), len(keep), [_validity(keep), pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+
+
+def _all_strings(buf: np.ndarray, spans: np.ndarray) -> pa.Array:
+    return _strings(buf, spans, np.ones(len(spans), np.bool_))
+
+
+def _numbers(values: np.ndarray, valid: np.ndarray) -> pa.Array:
+    if values.dtype == np.bool_:
+        return pa.Array.from_buffers(pa.bool_(), len(values), [_validity(valid), _validity(values)])
+    return pa.Array.from_buffers(
+        pa.from_numpy_dtype(values.dtype), len(values), [_validity(valid), pa.py_buffer(values)]
+    )
+
+
+def _lists(list_ends: np.ndarray, valid: np.ndarray, items: pa.Array) -> pa.Array:
+    return pa.Array.from_buffers(
+        pa.large_list(items.type), len(valid), [_validity(valid), pa.py_buffer(list_ends)], children=[items]
+    )
+
+
+@dataclass
+class Block:
+    """The lines of one block that make rows, and what the file's reader found in them."""
+
+    buf: np.ndarray
+    line_number: np.ndarray
+    line_span: np.ndarray
+    field_span: np.ndarray
+    reason: np.ndarray
+    """0 for a line that can become a row, else the 1-based index of its reason in the reader's `reasons`."""
+    columns: dict[str, pa.Array]
+    """The table's columns, then each `raw_<column>` that holds nulled values."""
+
+    def field(self, index: int) -> np.ndarray:
+        return self.field_span[:, index]
+
+    @property
+    def parsed(self) -> np.ndarray:
+        return self.reason == 0
+
+    def text(self, index: int) -> pa.Array:
+        """A text column: the field as written, null for `\\N` (and on lines that do not become rows)."""
+        return _strings(self.buf, self.field(index), self.parsed & _texts(self.buf, self.field(index)))
+
+    def number(self, values: np.ndarray, states: np.ndarray) -> pa.Array:
+        return _numbers(values, self.parsed & (states == _OK))
+
+    def nulled(self, index: int, rows: np.ndarray) -> pa.Array:
+        """The raw text of the field on `rows` of the parsed lines (a `raw_<column>`), null elsewhere."""
+        return _strings(self.buf, self.field(index), self.parsed & rows)
+
+    def fail_first(self, *failed: np.ndarray) -> None:
+        """Give each line not failed yet the reason of the first check it fails (`failed` in the order of the
+        reader's `reasons` after `wrong_field_count`)."""
+        for code, rows in enumerate(failed, start=2):
+            self.reason[(self.reason == 0) & rows] = code
+
+
+@dataclass(frozen=True)
+class CompiledReader:
+    """How one IMDb file's lines become rows (see the module)."""
+
+    imdb_file: ImdbFile
+    schema: pl.Schema
+    """Of the frame read: `line_number`, `reason`, `raw_line`, the table's columns, the `raw_<column>` texts."""
+    reasons: tuple[str, ...]
+    """The reasons after `wrong_field_count`, in the order they are checked."""
+    parse: Callable[[Block, date], np.ndarray]
+    """Fills a block's reasons and columns from its fields; returns each row's key (compared with the keys before
+    it to keep the raw line of a possible repeat)."""
+
+
+def _read_block(
+    reader: CompiledReader, buf: np.ndarray, first_line_number: int, skipped: np.ndarray, fields_per_line: int,
+    snapshot_date: date, largest_key_before: int
+) -> tuple[pl.DataFrame, int, int]:  # fmt: skip
+    """The rows of the whole lines in `buf`, the number of lines it held, and the largest key so far."""
+    fields = len(reader.imdb_file.columns)
+    lines, line_number, line_span, field_count_ok, field_span = _split_lines(
+        buf, first_line_number, skipped, fields_per_line, fields
+    )
+    block = Block(buf, line_number, line_span, field_span, np.where(field_count_ok, 0, 1).astype(np.int64), {})
+    keys = reader.parse(block, snapshot_date)
+    keys = np.where(block.parsed, keys, -1)
+    largest_before = np.maximum.accumulate(np.concatenate(([largest_key_before], keys)))
+    possible_repeat = block.parsed & (keys <= largest_before[:-1])
+    reason_texts = (WRONG_FIELD_COUNT, *reader.reasons)
+    reason_bytes = np.frombuffer("".join(reason_texts).encode(), dtype=np.uint8)
+    reason_ends = np.cumsum([0] + [len(text) for text in reason_texts])
+    code = np.maximum(block.reason, 1)
+    reason_spans = np.stack([reason_ends[code - 1], reason_ends[code]], axis=1)
+    frame = pa.table(
+        {
+            "line_number": pa.array(line_number),
+            "reason": _strings(reason_bytes, reason_spans, ~block.parsed),
+            "raw_line": _strings(buf, line_span, ~block.parsed | possible_repeat),
+        }
+        | block.columns
+    )
+    return pl.DataFrame(frame).cast(dict(reader.schema)), lines, int(largest_before[-1])
+
+
+def _compressed_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK_BYTES):
+            yield chunk
+
+
+def inflated_blocks(path: Path) -> Iterator[bytes]:
+    """The inflated text in blocks of whole lines (about 4 MB: `raw_files.INFLATED_PIECE_BYTES`)."""
+    yield from line_blocks(inflate(_compressed_chunks(path), str(path)))
+
+
+def scan_compiled(
+    reader: CompiledReader, raw_path: Path, snapshot_date: date, skipped_lines: pl.Series | None = None
+) -> pl.LazyFrame:
+    """Every data line of `raw_path` read by `reader` (see `CompiledReader.schema`), lazily, a batch per block of
+    text; the lines numbered in `skipped_lines` are left out. RawFileError as `read_layout` when the header is not
+    IMDb's, and from the read when the gzip is corrupt or truncated."""
+    fields_per_line = len(read_layout(raw_path, reader.imdb_file).columns)
+    skipped = np.sort(skipped_lines.to_numpy()).astype(np.int64) if skipped_lines is not None else np.empty(0, np.int64)
+
+    def batches(
+        with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, _batch_size: int | None
+    ) -> Iterator[pl.DataFrame]:
+        first_line_number, largest_key = 1, -1
+        for block in in_thread(inflated_blocks(raw_path), name=f"inflate {raw_path.name}"):
+            frame, lines, largest_key = _read_block(
+                reader, np.frombuffer(block, dtype=np.uint8), first_line_number, skipped, fields_per_line,
+                snapshot_date, largest_key
+            )  # fmt: skip
+            first_line_number += lines
+            if predicate is not None:
+                frame = frame.filter(predicate)
+            if with_columns is not None:
+                frame = frame.select(with_columns)
+            if n_rows is not None:
+                frame = frame.head(n_rows)
+                n_rows -= len(frame)
+            yield frame
+            if n_rows == 0:
+                return
+
+    return pl.io.plugins.register_io_source(batches, schema=reader.schema)
+
+
+def _read_schema(table: pl.Schema, *nulled_columns: str) -> pl.Schema:
+    return pl.Schema(
+        {"line_number": pl.Int64, "reason": pl.String, "raw_line": pl.String}
+        | dict(table)
+        | {f"raw_{column}": pl.String for column in nulled_columns}
+    )
+
+
+def _parse_principals(block: Block, _snapshot_date: date) -> np.ndarray:
+    buf = block.buf
+    title_id = _ids(buf, block.field(0), 116, 116)  # tt
+    ordering, ordering_state = _integers(buf, block.field(1), 1, MAX_ORDERING)
+    person_id = _ids(buf, block.field(2), 110, 109)  # nm
+    block.fail_first(title_id < 0, ordering_state != _OK, person_id < 0)
+    parsed = block.parsed
+    states, list_ends, values, string_ends = _json_string_arrays(buf, block.field(5), parsed)
+    names = pa.Array.from_buffers(
+        pa.large_string(), len(string_ends) - 1, [None, pa.py_buffer(string_ends), pa.py_buffer(values)]
+    )
+    block.columns |= {
+        "title_id": _numbers(title_id, parsed),
+        "ordering": _numbers(ordering, parsed),
+        "person_id": _numbers(person_id, parsed),
+        "category": block.text(3),
+        "job": block.text(4),
+        "characters": _lists(list_ends, states == _OK, names),
+        "raw_characters": block.nulled(5, states == _UNUSABLE),
+    }
+    return title_id * CREDIT_KEY_TITLE_FACTOR + ordering
+
+
+PRINCIPALS_READER = CompiledReader(
+    TITLE_PRINCIPALS,
+    _read_schema(CLEAN_TITLE_PRINCIPALS_SCHEMA, "characters"),
+    ("bad_tconst", "bad_ordering", "bad_nconst"),
+    _parse_principals,
+)
+
+_GENRE_BYTES = np.frombuffer("".join(IMDB_GENRES).encode(), dtype=np.uint8)
+_GENRE_ENDS = np.cumsum([0] + [len(genre.encode()) for genre in IMDB_GENRES])
+
+
+def _parse_title_basics(block: Block, snapshot_date: date) -> np.ndarray:
+    buf = block.buf
+    title_id = _ids(buf, block.field(0), 116, 116)  # tt
+    block.fail_first(title_id < 0)
+    parsed = block.parsed
+    is_adult, is_adult_state = _flags(buf, block.field(4))
+    last_year = snapshot_date.year + TITLE_YEARS_AHEAD
+    start_year, start_year_state = _integers(buf, block.field(5), FIRST_TITLE_YEAR, last_year)
+    end_year, end_year_state = _integers(buf, block.field(6), FIRST_TITLE_YEAR, last_year)
+    runtime, runtime_state = _integers(buf, block.field(7), 0, _INT32_MAX)
+    genre_ends, genre_span = _comma_tokens(buf, block.field(8), parsed, True)
+    known = _in_vocabulary(buf, genre_span, _GENRE_BYTES, _GENRE_ENDS)
+    kept_ends, lost_genre = _kept_tokens(genre_ends, known)
+    genres = _lists(kept_ends, _texts(buf, block.field(8)), _all_strings(buf, genre_span[known]))
+    block.columns |= {
+        "title_id": _numbers(title_id, parsed),
+        "tconst": block.text(0),
+        "title_type": block.text(1),
+        "primary_title": block.text(2),
+        "original_title": block.text(3),
+        "is_adult": block.number(is_adult, is_adult_state),
+        "start_year": block.number(start_year, start_year_state),
+        "end_year": block.number(end_year, end_year_state),
+        "runtime_minutes": block.number(runtime, runtime_state),
+        "genres": genres,
+        "raw_isAdult": block.nulled(4, is_adult_state == _UNUSABLE),
+        "raw_startYear": block.nulled(5, start_year_state == _UNUSABLE),
+        "raw_endYear": block.nulled(6, end_year_state == _UNUSABLE),
+        "raw_runtimeMinutes": block.nulled(7, runtime_state == _UNUSABLE),
+        "raw_genres": block.nulled(8, lost_genre),
+    }
+    return title_id
+
+
+TITLE_BASICS_READER = CompiledReader(
+    TITLE_BASICS,
+    _read_schema(CLEAN_TITLE_BASICS_SCHEMA, "isAdult", "startYear", "endYear", "runtimeMinutes", "genres"),
+    ("bad_tconst",),
+    _parse_title_basics,
+)
+
+
+def _parse_name_basics(block: Block, snapshot_date: date) -> np.ndarray:
+    buf = block.buf
+    person_id = _ids(buf, block.field(0), 110, 109)  # nm
+    block.fail_first(person_id < 0)
+    parsed = block.parsed
+    birth_year, birth_year_state = _integers(buf, block.field(2), FIRST_PERSON_YEAR, snapshot_date.year)
+    death_year, death_year_state = _integers(buf, block.field(3), FIRST_PERSON_YEAR, snapshot_date.year)
+    profession_ends, profession_span = _comma_tokens(buf, block.field(4), parsed, False)
+    professions = _all_strings(buf, profession_span)
+    title_ends, title_span = _comma_tokens(buf, block.field(5), parsed, False)
+    title_ids = _ids(buf, title_span, 116, 116)
+    kept_ends, lost_title = _kept_tokens(title_ends, title_ids >= 0)
+    kept_ids = title_ids[title_ids >= 0]
+    block.columns |= {
+        "person_id": _numbers(person_id, parsed),
+        "nconst": block.text(0),
+        "primary_name": block.text(1),
+        "birth_year": block.number(birth_year, birth_year_state),
+        "death_year": block.number(death_year, death_year_state),
+        "primary_profession": _lists(profession_ends, _texts(buf, block.field(4)), professions),
+        "known_for_titles": _lists(kept_ends, _texts(buf, block.field(5)), _numbers(kept_ids, kept_ids >= 0)),
+        "raw_birthYear": block.nulled(2, birth_year_state == _UNUSABLE),
+        "raw_deathYear": block.nulled(3, death_year_state == _UNUSABLE),
+        "raw_knownForTitles": block.nulled(5, lost_title),
+    }
+    return person_id
+
+
+NAME_BASICS_READER = CompiledReader(
+    NAME_BASICS,
+    _read_schema(CLEAN_NAME_BASICS_SCHEMA, "birthYear", "deathYear", "knownForTitles"),
+    ("bad_nconst",),
+    _parse_name_basics,
+)
+
+COMPILED_READERS = {reader.imdb_file: reader for reader in (TITLE_BASICS_READER, NAME_BASICS_READER, PRINCIPALS_READER)}
