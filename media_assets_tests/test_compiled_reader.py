@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from media_assets.clean.compiled_reader import PRINCIPALS_READER, inflated_blocks, scan_compiled
 from media_assets.clean.transforms import clean_name_basics, clean_title_basics, clean_title_principals
 from media_assets.sources.imdb_files import IMDB_GENRES, NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, ImdbFile
 
@@ -270,3 +271,18 @@ def test_characters_escapes_decode_to_their_code_points(tmp_path: Path):
     raw.write_bytes(gzip.compress(body, compresslevel=1))
     characters = [row[5] for row in cleaned(raw, HOSTILE_FILES[0], keys_sorted=True)[0]]
     assert ["\U0001f600"] in characters and ["\U0010ffff"] in characters and ["/\b\f\n\r\t\\"] in characters
+
+
+def test_skipped_lines_are_left_out_in_every_block(tmp_path: Path):
+    """The lines the raw layer found not UTF-8 are left out by number, wherever their block starts."""
+    body = hostile_body(HOSTILE_FILES[0], 60_000, seed=3)
+    raw = tmp_path / TITLE_PRINCIPALS.file_name
+    raw.write_bytes(gzip.compress(body, compresslevel=1))
+    last = body.count(b"\n") + 1
+    block_lines = [block.count(b"\n") for block in inflated_blocks(raw)]
+    block_starts = [1 + sum(block_lines[:index]) for index in range(1, len(block_lines))]
+    assert len(block_starts) > 3
+    # The first line of every block, a line in its middle, and the file's first and last data lines.
+    skipped = sorted({2, 3, last, *block_starts, *(start + 1000 for start in block_starts)})
+    frame = scan_compiled(PRINCIPALS_READER, raw, SNAPSHOT, pl.Series(skipped)).collect()
+    assert frame["line_number"].to_list() == [number for number in range(2, last + 1) if number not in skipped]
