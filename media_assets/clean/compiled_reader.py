@@ -475,7 +475,8 @@ class Block:
     line_span: np.ndarray
     field_span: np.ndarray
     reason: np.ndarray
-    """0 for a line that can become a row, else the 1-based index of its reason in the reader's `reasons`."""
+    """0 for a line that can become a row, 1 for a wrong field count, else 1 + the 1-based index of its reason in
+    the reader's `reasons`."""
     columns: dict[str, pa.Array]
     """The table's columns, then each `raw_<column>` that holds nulled values."""
 
@@ -555,7 +556,7 @@ def _compressed_chunks(path: Path) -> Iterator[bytes]:
 
 
 def inflated_blocks(path: Path) -> Iterator[bytes]:
-    """The inflated text in blocks of whole lines (about 4 MB: `raw_files.INFLATED_PIECE_BYTES`)."""
+    """The inflated text in blocks of whole lines (about 1 MB: what `raw_files.inflate` makes of 256 KB of gzip)."""
     yield from line_blocks(inflate(_compressed_chunks(path), str(path)))
 
 
