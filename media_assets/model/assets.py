@@ -12,11 +12,13 @@ import dagster as dg
 import polars as pl
 
 from media_assets import owners
+from media_assets.io_managers import parquet_table_metadata, write_parquet_computing
 from media_assets.model import transforms
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.priorities import CRITICAL_PATH_OP_TAGS
 from media_assets.publish.state import CHAIN_TABLE, PREDECESSOR_SHA256_KEY, PublishedDay
 from media_assets.resources import DataLake, ModelSettings
+from media_assets.telemetry import peak_rss_bytes
 
 MODEL_GROUP = "model"
 MODEL_KINDS = {"polars", "parquet"}
@@ -260,23 +262,30 @@ def fact_cast_crew(
     clean_title_ratings: pl.LazyFrame,
     clean_name_basics: pl.LazyFrame,
     dim_title: pl.LazyFrame,
+    data_lake: DataLake,
     model_settings: ModelSettings,
-) -> pl.LazyFrame:
+) -> dg.MaterializeResult:
     """Cast and crew fact: the credits (title.principals) of the current scoped titles, and only of rated ones
     when `facts_rated_only`. credit_id = title_id * 10^4 + ordering. A credit whose person is missing from
     name.basics is kept (dim_person gets an inferred row) and counted. Streamed: the credits are semi-joined to
     the titles first."""
     titles = transforms.credit_titles(transforms.current_titles(dim_title), clean_title_ratings)
-    counts = transforms.count_cast_crew(
+    plan = transforms.plan_fact_cast_crew(
         clean_title_principals, titles, clean_name_basics, model_settings.facts_rated_only
     )
+    # Written here, not by the IO manager, so that the counts come from the same read of the credits (a hundred
+    # million at IMDb's size); the table lands where the IO manager loads it from. Credits failing the key checks
+    # replace nothing.
+    path = data_lake.table_path(context.asset_key.to_user_string(), context.partition_key)
+    results = write_parquet_computing({path: plan.table}, plan.queries, replace_if=lambda r: not plan.problems(r))
+    counts = plan.counts(results)
     if counts.unknown_person_credits:
         context.log.warning(
             f"fact_cast_crew {context.partition_key}: {counts.unknown_person_credits} credit(s) name a person "
             "missing from name.basics; kept, with an inferred row in dim_person"
         )
-    context.add_output_metadata(
-        {
+    return dg.MaterializeResult(
+        metadata={
             "facts_rated_only": model_settings.facts_rated_only,
             "credits_in": counts.credits_in,
             "removed_title_out_of_scope": counts.removed_title_out_of_scope,
@@ -284,8 +293,9 @@ def fact_cast_crew(
             "credits_kept": counts.credits_kept,
             "unknown_person_credits": counts.unknown_person_credits,
         }
+        | parquet_table_metadata(path)
+        | {"peak_rss_bytes": peak_rss_bytes()}
     )
-    return transforms.build_fact_cast_crew(clean_title_principals, titles, model_settings.facts_rated_only)
 
 
 @_model_asset(tags=MODEL_TAGS, op_tags=CRITICAL_PATH_OP_TAGS)
