@@ -562,12 +562,11 @@ def plan_fact_cast_crew(
 
 @dataclass(frozen=True)
 class DimPersonBuild:
-    """A day's `dim_person` (lazy, for streaming to Parquet) and who was kept."""
+    """A day's `dim_person` (lazy, for streaming to Parquet) and who was kept. The people of name.basics kept are
+    the table's rows less the `inferred` ones."""
 
     table: pl.LazyFrame
     people_in: int
-    people_kept: int
-    """People of name.basics kept: credited in `fact_cast_crew` or known for a current title."""
     credited: int
     inferred: int
     """Credited people missing from name.basics, given an inferred row (`is_inferred`, attributes null)."""
@@ -581,23 +580,17 @@ def build_dim_person(names: pl.LazyFrame, credited_person_ids: pl.LazyFrame, cur
     other attributes null, `is_inferred` true), so every credit's `person_id` resolves.
     """
     credited = credited_person_ids.select("person_id").unique().collect(engine="streaming")
-    current_ids = current.select("title_id").collect(engine="streaming")["title_id"]
-    known_for = (
-        names.select("person_id", title_id=pl.col("known_for_titles"))
-        .explode("title_id")
-        .filter(pl.col("title_id").is_in(current_ids.implode()))
-        .select("person_id")
+    credited_ids = credited["person_id"].implode()
+    current_ids = current.select("title_id").collect(engine="streaming")["title_id"].implode()
+    found = names.select("person_id").filter(pl.col("person_id").is_in(credited_ids)).collect(engine="streaming")
+    inferred = credited.filter(~pl.col("person_id").is_in(found["person_id"].implode())).sort("person_id")
+    # Each person is kept or not on its own row, in the one read of name.basics that writes the table. Rows in a
+    # defined order, so every rebuild writes the same bytes: name.basics' order (the file's), then the inferred
+    # people by id.
+    known_for_current = pl.col("known_for_titles").list.eval(pl.element().is_in(current_ids)).list.any()
+    known = names.filter(pl.col("person_id").is_in(credited_ids) | known_for_current).with_columns(
+        is_inferred=pl.lit(False)
     )
-    keep = pl.concat([credited.lazy(), known_for]).unique().collect(engine="streaming")
-    inferred = (
-        credited.lazy()
-        .join(names.select("person_id"), on="person_id", how="anti")
-        .sort("person_id")
-        .collect(engine="streaming")
-    )
-    # Rows in a defined order, so every rebuild writes the same bytes: name.basics' order (the file's), then the
-    # inferred people by id.
-    known = names.filter(pl.col("person_id").is_in(keep["person_id"].implode())).with_columns(is_inferred=pl.lit(False))
     inferred_rows = inferred.lazy().select(
         "person_id",
         nconst=pl.format("nm{}", pl.col("person_id").cast(pl.String).str.zfill(7)),
@@ -612,7 +605,6 @@ def build_dim_person(names: pl.LazyFrame, credited_person_ids: pl.LazyFrame, cur
     return DimPersonBuild(
         table=table,
         people_in=names.select(pl.len()).collect(engine="streaming").item(),
-        people_kept=keep.height - inferred.height,
         credited=credited.height,
         inferred=inferred.height,
     )
