@@ -7,6 +7,7 @@ removed, so every input load fails there.
 
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -23,36 +24,50 @@ PARQUET_COMPRESSION = {"compression": "zstd", "compression_level": 1}
 for the whole clean step."""
 
 
+def write_parquet_computing(
+    frames: dict[Path, pl.LazyFrame | pl.DataFrame],
+    queries: Sequence[pl.LazyFrame],
+    *,
+    footer: dict[str, str] | None = None,
+    replace_if: Callable[[list[pl.DataFrame]], bool] = lambda results: True,
+) -> list[pl.DataFrame]:
+    """Write each frame to its local path in one pass with `queries` (a query sharing a `.cache()`d subplan with a
+    frame reads that input once), through temporary siblings renamed at the end, so a reader never sees a
+    half-written file and a failure leaves the previous files in place. `footer` is stored as key-value metadata in
+    every file. Returns the queries' results; when `replace_if(results)` is False nothing is replaced."""
+    temps = {path: temporary_sibling(path) for path in frames}
+    try:
+        sinks = []
+        for path, frame in frames.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(frame, pl.DataFrame):
+                frame.write_parquet(temps[path], **PARQUET_COMPRESSION, metadata=footer)
+            else:
+                sinks.append(frame.sink_parquet(temps[path], **PARQUET_COMPRESSION, metadata=footer, lazy=True))
+        everything = [*sinks, *queries]
+        results = pl.collect_all(everything, engine="streaming")[len(sinks) :] if everything else []
+        if replace_if(results):
+            for path, tmp in temps.items():
+                os.replace(tmp, path)
+        return results
+    finally:
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
+
+
 def write_parquet_atomically(
     frames: dict[Path, pl.LazyFrame | pl.DataFrame],
     *,
     footer: dict[str, str] | None = None,
     condition: pl.LazyFrame | None = None,
 ) -> bool:
-    """Write each frame to its local path in one pass, through temporary siblings renamed at the end, so a reader
-    never sees a half-written file and a failure leaves the previous files in place. `footer` is stored as key-value
-    metadata in every file. `condition` (one row, one Boolean column) is computed in the same pass: when it is
-    False nothing is replaced and False is returned."""
-    temps = {path: temporary_sibling(path) for path in frames}
-    try:
-        queries = []
-        for path, frame in frames.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(frame, pl.DataFrame):
-                frame.write_parquet(temps[path], **PARQUET_COMPRESSION, metadata=footer)
-            else:
-                queries.append(frame.sink_parquet(temps[path], **PARQUET_COMPRESSION, metadata=footer, lazy=True))
-        if condition is not None:
-            queries.append(condition)
-        results = pl.collect_all(queries, engine="streaming") if queries else []
-        if condition is not None and not results[-1].item():
-            return False
-        for path, tmp in temps.items():
-            os.replace(tmp, path)
+    """`write_parquet_computing` of `frames`. `condition` (one row, one Boolean column) is computed in the same
+    pass: when it is False nothing is replaced and False is returned."""
+    if condition is None:
+        write_parquet_computing(frames, [], footer=footer)
         return True
-    finally:
-        for tmp in temps.values():
-            tmp.unlink(missing_ok=True)
+    [holds] = write_parquet_computing(frames, [condition], footer=footer, replace_if=lambda results: results[0].item())
+    return holds.item()
 
 
 def parquet_table_metadata(path: Path) -> dict[str, dg.MetadataValue | int]:

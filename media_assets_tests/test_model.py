@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from media_assets.clean.schemas import CLEAN_TITLE_BASICS_SCHEMA, CLEAN_TITLE_RATINGS_SCHEMA
+from media_assets.io_managers import write_parquet_computing
 from media_assets.model import transforms
 from media_assets.model.assets import model_assets
 from media_assets.model.transforms import MODEL_TABLES
@@ -346,7 +347,7 @@ def test_bad_ratings_fail_naming_each_problem():
     )
 
 
-def test_duplicate_credits_fail_naming_the_table():
+def test_duplicate_credits_fail_naming_the_table_and_replace_nothing(tmp_path):
     principals = clean_frame(
         "clean_title_principals",
         [
@@ -356,8 +357,14 @@ def test_duplicate_credits_fail_naming_the_table():
     )
     titles = pl.DataFrame({"title_id": [1], "is_rated": [True]})
     names = clean_frame("clean_name_basics", [{"person_id": 5, "nconst": "nm0000005"}])
+    plan = transforms.plan_fact_cast_crew(principals.lazy(), titles, names.lazy(), rated_only=True)
+    path = tmp_path / "fact_cast_crew.parquet"
+    path.write_bytes(b"the previous day's file")
+    results = write_parquet_computing({path: plan.table}, plan.queries, replace_if=lambda r: not plan.problems(r))
+    assert path.read_bytes() == b"the previous day's file"
+    assert list(tmp_path.iterdir()) == [path]
     with pytest.raises(ValueError, match=r"clean_title_principals: 1 duplicate \(title_id, ordering\)"):
-        transforms.count_cast_crew(principals.lazy(), titles, names.lazy(), rated_only=True)
+        plan.counts(results)
 
 
 # --- scope settings ----------------------------------------------------------------------------------------------

@@ -5,18 +5,20 @@ what each step kept and removed.
 """
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from media_assets import owners
+from media_assets.io_managers import parquet_table_metadata, write_parquet_computing
 from media_assets.model import transforms
 from media_assets.partitions import daily_partitions, partition_date
 from media_assets.priorities import CRITICAL_PATH_OP_TAGS
 from media_assets.publish.state import CHAIN_TABLE, PREDECESSOR_SHA256_KEY, PublishedDay
 from media_assets.resources import DataLake, ModelSettings
+from media_assets.telemetry import peak_rss_bytes
 
 MODEL_GROUP = "model"
 MODEL_KINDS = {"polars", "parquet"}
@@ -253,6 +255,21 @@ def fact_ratings(
     return table
 
 
+def _write_table(
+    context: dg.AssetExecutionContext,
+    data_lake: DataLake,
+    table: pl.LazyFrame,
+    queries: Sequence[pl.LazyFrame] = (),
+    replace_if: Callable[[list[pl.DataFrame]], bool] = lambda results: True,
+) -> tuple[list[pl.DataFrame], dict[str, dg.MetadataValue | int]]:
+    """Write the asset's table where the IO manager loads it from, computing `queries` in the same pass (see
+    `write_parquet_computing`); returns their results and the table's metadata as the IO manager records it. For
+    the steps whose figures come from the read that writes the table rather than from reads of their own."""
+    path = data_lake.table_path(context.asset_key.to_user_string(), context.partition_key)
+    results = write_parquet_computing({path: table}, queries, replace_if=replace_if)
+    return results, parquet_table_metadata(path) | {"peak_rss_bytes": peak_rss_bytes()}
+
+
 @_model_asset(tags=MODEL_TAGS, op_tags=CRITICAL_PATH_OP_TAGS)
 def fact_cast_crew(
     context: dg.AssetExecutionContext,
@@ -260,23 +277,29 @@ def fact_cast_crew(
     clean_title_ratings: pl.LazyFrame,
     clean_name_basics: pl.LazyFrame,
     dim_title: pl.LazyFrame,
+    data_lake: DataLake,
     model_settings: ModelSettings,
-) -> pl.LazyFrame:
+) -> dg.MaterializeResult:
     """Cast and crew fact: the credits (title.principals) of the current scoped titles, and only of rated ones
     when `facts_rated_only`. credit_id = title_id * 10^4 + ordering. A credit whose person is missing from
     name.basics is kept (dim_person gets an inferred row) and counted. Streamed: the credits are semi-joined to
-    the titles first."""
+    the titles first, and read once for the table and its counts (credits failing the key checks replace
+    nothing)."""
     titles = transforms.credit_titles(transforms.current_titles(dim_title), clean_title_ratings)
-    counts = transforms.count_cast_crew(
+    plan = transforms.plan_fact_cast_crew(
         clean_title_principals, titles, clean_name_basics, model_settings.facts_rated_only
     )
+    results, table_metadata = _write_table(
+        context, data_lake, plan.table, plan.queries, replace_if=lambda results: not plan.problems(results)
+    )
+    counts = plan.counts(results)
     if counts.unknown_person_credits:
         context.log.warning(
             f"fact_cast_crew {context.partition_key}: {counts.unknown_person_credits} credit(s) name a person "
             "missing from name.basics; kept, with an inferred row in dim_person"
         )
-    context.add_output_metadata(
-        {
+    return dg.MaterializeResult(
+        metadata={
             "facts_rated_only": model_settings.facts_rated_only,
             "credits_in": counts.credits_in,
             "removed_title_out_of_scope": counts.removed_title_out_of_scope,
@@ -284,8 +307,8 @@ def fact_cast_crew(
             "credits_kept": counts.credits_kept,
             "unknown_person_credits": counts.unknown_person_credits,
         }
+        | table_metadata
     )
-    return transforms.build_fact_cast_crew(clean_title_principals, titles, model_settings.facts_rated_only)
 
 
 @_model_asset(tags=MODEL_TAGS, op_tags=CRITICAL_PATH_OP_TAGS)
@@ -295,8 +318,9 @@ def dim_person(
     clean_title_principals: pl.LazyFrame,
     clean_title_ratings: pl.LazyFrame,
     dim_title: pl.LazyFrame,
+    data_lake: DataLake,
     model_settings: ModelSettings,
-) -> pl.LazyFrame:
+) -> dg.MaterializeResult:
     """Person dimension: the people credited in fact_cast_crew or known for a current scoped title.
     known_for_titles is IMDb's list of title_id as is. A credited person missing from name.basics gets an
     inferred row (is_inferred true, nconst rebuilt from person_id, other attributes null)."""
@@ -309,16 +333,19 @@ def dim_person(
         model_settings.facts_rated_only,
     )
     build = transforms.build_dim_person(clean_name_basics, credits, current)
-    context.add_output_metadata(
-        {
+    # Written here: the people kept are counted from the written table rather than by a read of their own.
+    _, table_metadata = _write_table(context, data_lake, build.table)
+    people_kept = table_metadata["dagster/row_count"] - build.inferred
+    return dg.MaterializeResult(
+        metadata={
             "people_in": build.people_in,
-            "removed_not_credited_nor_known_for": build.people_in - build.people_kept,
-            "people_kept": build.people_kept,
+            "removed_not_credited_nor_known_for": build.people_in - people_kept,
+            "people_kept": people_kept,
             "people_credited": build.credited,
             "people_inferred": build.inferred,
         }
+        | table_metadata
     )
-    return build.table
 
 
 model_assets = [title_dimensions, fact_ratings, fact_cast_crew, dim_person]

@@ -461,11 +461,8 @@ def of_titles(credits: pl.LazyFrame, title_ids: pl.Series) -> pl.LazyFrame:
     return credits.filter(pl.col("title_id").is_in(title_ids.implode()))
 
 
-def build_fact_cast_crew(principals: pl.LazyFrame, titles: pl.DataFrame, rated_only: bool) -> pl.LazyFrame:
-    """`fact_cast_crew`: the credits of `titles` (from `credit_titles`; only the rated ones when `rated_only`).
-    The filter comes first, so the wide columns of the other credits are never materialized."""
-    # The credits' own order (the clean table's, i.e. the file's) is kept, so every rebuild writes the same bytes.
-    return of_titles(principals, _fact_title_ids(titles, rated_only)).select(
+def _fact_columns(credits: pl.LazyFrame) -> pl.LazyFrame:
+    return credits.select(
         credit_id=credit_key(pl.col("title_id"), pl.col("ordering")),
         title_id="title_id",
         person_id="person_id",
@@ -474,6 +471,13 @@ def build_fact_cast_crew(principals: pl.LazyFrame, titles: pl.DataFrame, rated_o
         job="job",
         characters="characters",
     )
+
+
+def build_fact_cast_crew(principals: pl.LazyFrame, titles: pl.DataFrame, rated_only: bool) -> pl.LazyFrame:
+    """`fact_cast_crew`: the credits of `titles` (from `credit_titles`; only the rated ones when `rated_only`).
+    The filter comes first, so the wide columns of the other credits are never materialized."""
+    # The credits' own order (the clean table's, i.e. the file's) is kept, so every rebuild writes the same bytes.
+    return _fact_columns(of_titles(principals, _fact_title_ids(titles, rated_only)))
 
 
 @dataclass(frozen=True)
@@ -490,45 +494,66 @@ class CastCrewCounts:
     """Kept credits whose person is not in name.basics (kept; dim_person gets an inferred row for them)."""
 
 
-def count_cast_crew(
-    principals: pl.LazyFrame, titles: pl.DataFrame, names: pl.LazyFrame, rated_only: bool
-) -> CastCrewCounts:
-    """What each filter of `fact_cast_crew` removed, checking the credit keys on the way: fails on a credit
-    without person, an ordering outside [1, 9999] or a (title_id, ordering) pair given twice."""
-    credits_in = principals.select(pl.len())
-    in_scope = of_titles(principals.select("title_id", "ordering", "person_id"), titles["title_id"])
-    kept = of_titles(in_scope, _fact_title_ids(titles, rated_only))
-    rated_ids = titles.filter(pl.col("is_rated"))["title_id"].implode()
-    scope_counts = in_scope.select(in_scope=pl.len(), rated=pl.col("title_id").is_in(rated_ids).sum())
-    kept_checks = kept.select(
-        credits=pl.len(),
-        distinct_credits=credit_key(pl.col("title_id"), pl.col("ordering")).n_unique(),
-        bad_orderings=(~pl.col("ordering").is_between(1, MAX_ORDERING)).fill_null(True).sum(),
-        null_persons=pl.col("person_id").null_count(),
-    )
-    unknown = kept.join(names.select("person_id"), on="person_id", how="anti").select(pl.len())
-    total, scope, checks, unknown_persons = pl.collect_all(
-        [credits_in, scope_counts, kept_checks, unknown], engine="streaming"
-    )
-    checks_row = checks.row(0, named=True)
-    problems = []
-    if checks_row["null_persons"]:
-        problems.append(f"{checks_row['null_persons']} credit(s) without person_id")
-    if checks_row["bad_orderings"]:
-        problems.append(f"{checks_row['bad_orderings']} ordering(s) outside [1, {MAX_ORDERING}] or null")
-    if checks_row["distinct_credits"] != checks_row["credits"]:
-        problems.append(
-            f"{checks_row['credits'] - checks_row['distinct_credits']} duplicate (title_id, ordering) credit(s)"
+@dataclass(frozen=True)
+class CastCrewPlan:
+    """`fact_cast_crew` and the queries of its counts over one read of the credits: computed together (e.g. by
+    `media_assets.io_managers.write_parquet_computing`), they decode the credits once. `counts` reads the queries'
+    results."""
+
+    table: pl.LazyFrame
+    queries: list[pl.LazyFrame]
+    rated_only: bool
+
+    def problems(self, results: Sequence[pl.DataFrame]) -> list[str]:
+        """What is wrong with the kept credits' keys: a credit without person, an ordering outside [1, 9999] or a
+        (title_id, ordering) pair given twice."""
+        checks = results[2].row(0, named=True)
+        problems = []
+        if checks["null_persons"]:
+            problems.append(f"{checks['null_persons']} credit(s) without person_id")
+        if checks["bad_orderings"]:
+            problems.append(f"{checks['bad_orderings']} ordering(s) outside [1, {MAX_ORDERING}] or null")
+        if checks["distinct_credits"] != checks["credits"]:
+            duplicates = checks["credits"] - checks["distinct_credits"]
+            problems.append(f"{duplicates} duplicate (title_id, ordering) credit(s)")
+        return problems
+
+    def counts(self, results: Sequence[pl.DataFrame]) -> CastCrewCounts:
+        """What each filter removed, from the queries' results; fails on the `problems` of the credit keys."""
+        problems = self.problems(results)
+        if problems:
+            raise ValueError("clean_title_principals: " + "; ".join(problems))
+        credits_in, in_scope, kept = results[0].item(), results[1].item(), results[2]["credits"].item()
+        return CastCrewCounts(
+            credits_in=credits_in,
+            removed_title_out_of_scope=credits_in - in_scope,
+            removed_title_unrated=in_scope - kept if self.rated_only else 0,
+            credits_kept=kept,
+            unknown_person_credits=results[3].item(),
         )
-    if problems:
-        raise ValueError("clean_title_principals: " + "; ".join(problems))
-    credits_total, in_scope_total, rated_total = total.item(), scope["in_scope"].item(), scope["rated"].item()
-    return CastCrewCounts(
-        credits_in=credits_total,
-        removed_title_out_of_scope=credits_total - in_scope_total,
-        removed_title_unrated=in_scope_total - rated_total if rated_only else 0,
-        credits_kept=checks_row["credits"],
-        unknown_person_credits=unknown_persons.item(),
+
+
+def plan_fact_cast_crew(
+    principals: pl.LazyFrame, titles: pl.DataFrame, names: pl.LazyFrame, rated_only: bool
+) -> CastCrewPlan:
+    """`fact_cast_crew` as `build_fact_cast_crew` makes it, with the queries counting what each filter removed and
+    checking the kept credits' keys, all over one read of the credits (the filters' shared steps cached)."""
+    in_scope = of_titles(principals, titles["title_id"]).cache()
+    kept = _fact_columns(of_titles(in_scope, _fact_title_ids(titles, rated_only)) if rated_only else in_scope).cache()
+    return CastCrewPlan(
+        table=kept,
+        queries=[
+            principals.select(pl.len()),
+            in_scope.select(pl.len()),
+            kept.select(
+                credits=pl.len(),
+                distinct_credits=pl.col("credit_id").n_unique(),
+                bad_orderings=(~pl.col("ordering").is_between(1, MAX_ORDERING)).fill_null(True).sum(),
+                null_persons=pl.col("person_id").null_count(),
+            ),
+            kept.join(names.select("person_id"), on="person_id", how="anti").select(pl.len()),
+        ],
+        rated_only=rated_only,
     )
 
 
@@ -537,12 +562,11 @@ def count_cast_crew(
 
 @dataclass(frozen=True)
 class DimPersonBuild:
-    """A day's `dim_person` (lazy, for streaming to Parquet) and who was kept."""
+    """A day's `dim_person` (lazy, for streaming to Parquet) and who was kept. The people of name.basics kept are
+    the table's rows less the `inferred` ones."""
 
     table: pl.LazyFrame
     people_in: int
-    people_kept: int
-    """People of name.basics kept: credited in `fact_cast_crew` or known for a current title."""
     credited: int
     inferred: int
     """Credited people missing from name.basics, given an inferred row (`is_inferred`, attributes null)."""
@@ -556,23 +580,17 @@ def build_dim_person(names: pl.LazyFrame, credited_person_ids: pl.LazyFrame, cur
     other attributes null, `is_inferred` true), so every credit's `person_id` resolves.
     """
     credited = credited_person_ids.select("person_id").unique().collect(engine="streaming")
-    current_ids = current.select("title_id").collect(engine="streaming")["title_id"]
-    known_for = (
-        names.select("person_id", title_id=pl.col("known_for_titles"))
-        .explode("title_id")
-        .filter(pl.col("title_id").is_in(current_ids.implode()))
-        .select("person_id")
+    credited_ids = credited["person_id"].implode()
+    current_ids = current.select("title_id").collect(engine="streaming")["title_id"].implode()
+    found = names.select("person_id").filter(pl.col("person_id").is_in(credited_ids)).collect(engine="streaming")
+    inferred = credited.filter(~pl.col("person_id").is_in(found["person_id"].implode())).sort("person_id")
+    # Each person is kept or not on its own row, in the one read of name.basics that writes the table. Rows in a
+    # defined order, so every rebuild writes the same bytes: name.basics' order (the file's), then the inferred
+    # people by id.
+    known_for_current = pl.col("known_for_titles").list.eval(pl.element().is_in(current_ids)).list.any()
+    known = names.filter(pl.col("person_id").is_in(credited_ids) | known_for_current).with_columns(
+        is_inferred=pl.lit(False)
     )
-    keep = pl.concat([credited.lazy(), known_for]).unique().collect(engine="streaming")
-    inferred = (
-        credited.lazy()
-        .join(names.select("person_id"), on="person_id", how="anti")
-        .sort("person_id")
-        .collect(engine="streaming")
-    )
-    # Rows in a defined order, so every rebuild writes the same bytes: name.basics' order (the file's), then the
-    # inferred people by id.
-    known = names.filter(pl.col("person_id").is_in(keep["person_id"].implode())).with_columns(is_inferred=pl.lit(False))
     inferred_rows = inferred.lazy().select(
         "person_id",
         nconst=pl.format("nm{}", pl.col("person_id").cast(pl.String).str.zfill(7)),
@@ -587,7 +605,6 @@ def build_dim_person(names: pl.LazyFrame, credited_person_ids: pl.LazyFrame, cur
     return DimPersonBuild(
         table=table,
         people_in=names.select(pl.len()).collect(engine="streaming").item(),
-        people_kept=keep.height - inferred.height,
         credited=credited.height,
         inferred=inferred.height,
     )
