@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from upath import UPath
 
-from media_assets.io_managers import LazyParquetIOManager
+from media_assets.io_managers import LazyParquetIOManager, write_parquet_atomically
 
 DAY = "2026-11-20"
 partitions = dg.DailyPartitionsDefinition(start_date="2026-11-01")
@@ -84,3 +84,15 @@ def test_a_failed_write_leaves_the_stored_file_as_it_was(tmp_path: Path, base_of
     assert not materialize([failing_titles], base, raise_on_error=False).success
     assert path.read_bytes() == before
     assert sorted(entry.name for entry in path.parent.iterdir()) == [path.name]  # no temporary left behind
+
+
+def test_a_frame_is_written_to_the_same_bytes_however_it_is_chunked(tmp_path: Path):
+    """A streaming collect hands back different chunks from run to run; the file must not show it."""
+    rows = pl.DataFrame({"id": range(250_000), "name": [f"n{i % 97}" for i in range(250_000)]})
+    chunkings = [rows, pl.concat([rows[:1000], rows[1000:120_000], rows[120_000:]], rechunk=False)]
+    assert [frame.n_chunks() for frame in chunkings] == [1, 3]
+    paths = [tmp_path / "one.parquet", tmp_path / "three.parquet"]
+    for frame, path in zip(chunkings, paths, strict=True):
+        write_parquet_atomically({path: frame})
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert pl.read_parquet(paths[1]).equals(rows)
