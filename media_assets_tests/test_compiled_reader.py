@@ -13,8 +13,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from media_assets.clean.compiled_reader import PRINCIPALS_READER, inflated_blocks, scan_compiled
+from media_assets.clean.compiled_reader import PRINCIPALS_READER, scan_compiled
 from media_assets.clean.transforms import clean_name_basics, clean_title_basics, clean_title_principals
+from media_assets.sources.deltas import file_content
 from media_assets.sources.imdb_files import IMDB_GENRES, NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, ImdbFile
 
 SNAPSHOT = date(2026, 11, 24)
@@ -279,7 +280,7 @@ def test_skipped_lines_are_left_out_in_every_block(tmp_path: Path):
     raw = tmp_path / TITLE_PRINCIPALS.file_name
     raw.write_bytes(gzip.compress(body, compresslevel=1))
     last = body.count(b"\n") + 1
-    block_lines = [block.count(b"\n") for block in inflated_blocks(raw)]
+    block_lines = [block.count(b"\n") for block in file_content(raw)]
     block_starts = [1 + sum(block_lines[:index]) for index in range(1, len(block_lines))]
     assert len(block_starts) > 3
     # The first line of every block, a line in its middle, and the file's first and last data lines.

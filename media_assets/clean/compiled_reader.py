@@ -45,8 +45,9 @@ from media_assets.clean.schemas import (
     CREDIT_KEY_TITLE_FACTOR,
     MAX_ORDERING,
 )
+from media_assets.sources.deltas import file_content
 from media_assets.sources.imdb_files import IMDB_GENRES, NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, ImdbFile
-from media_assets.sources.raw_files import CHUNK_BYTES, in_thread, inflate, line_blocks, read_layout
+from media_assets.sources.raw_files import in_thread, read_layout
 
 WRONG_FIELD_COUNT = "wrong_field_count"
 
@@ -549,17 +550,6 @@ def _read_block(
     return pl.DataFrame(frame).cast(dict(reader.schema)), lines, int(largest_before[-1])
 
 
-def _compressed_chunks(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK_BYTES):
-            yield chunk
-
-
-def inflated_blocks(path: Path) -> Iterator[bytes]:
-    """The inflated text in blocks of whole lines (about 1 MB: what `raw_files.inflate` makes of 256 KB of gzip)."""
-    yield from line_blocks(inflate(_compressed_chunks(path), str(path)))
-
-
 def scan_compiled(
     reader: CompiledReader, raw_path: Path, snapshot_date: date, skipped_lines: pl.Series | None = None
 ) -> pl.LazyFrame:
@@ -573,7 +563,7 @@ def scan_compiled(
         with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, _batch_size: int | None
     ) -> Iterator[pl.DataFrame]:
         first_line_number, largest_key = 1, -1
-        for block in in_thread(inflated_blocks(raw_path), name=f"inflate {raw_path.name}"):
+        for block in in_thread(file_content(raw_path), name=f"inflate {raw_path.name}"):
             frame, lines, largest_key = _read_block(
                 reader, np.frombuffer(block, dtype=np.uint8), first_line_number, skipped, fields_per_line,
                 snapshot_date, largest_key
