@@ -16,10 +16,13 @@ repeated keys in any order by keeping every key in a hash set (about 46 bytes a 
 
 So every data line of the file is either in `table` or in `quarantined`, and nothing is dropped silently.
 
-How lines are read: the file is scanned as one string per line (`pl.scan_lines`, which inflates gzip in a
-stream, strips a `\\r\\n` line end and reads a last line without `\\n`), then split on tabs. polars' CSV reader is
-not used: IMDb never quotes (titles start with or hold a bare `"`), and with `truncate_ragged_lines` it silently
-drops extra fields and invents empty ones, so a wrong field count could not be seen.
+How lines are read: title.basics, name.basics and title.principals by compiled code
+(`media_assets.clean.compiled_reader`), which gives each line's reason and typed columns; title.ratings by
+`scan_raw_fields`: one string per line (`pl.scan_lines`, which inflates gzip in a stream, strips a `\\r\\n` line
+end and reads a last line without `\\n`), split on tabs, then the polars expressions of its spec. Both follow the
+same rules. polars' CSV reader is not used: IMDb never quotes (titles start with or hold a bare `"`), and with
+`truncate_ragged_lines` it silently drops extra fields and invents empty ones, so a wrong field count could not be
+seen.
 """
 
 from __future__ import annotations
