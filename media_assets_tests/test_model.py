@@ -190,9 +190,9 @@ def test_cast_crew_and_person_filters_equal_sql(model_run, sql):
     (out_of_scope,) = sql.execute(
         "SELECT count(*) FROM principals WHERE title_id NOT IN (SELECT title_id FROM scoped)"
     ).fetchone()
-    metadata = model_run.metadata["fact_cast_crew"][DAY_1]
     assert unknown_credits > 0
-    assert metadata["unknown_person_credits"] == unknown_credits
+    assert model_run.metadata["dim_person"][DAY_1]["unknown_person_credits"] == unknown_credits
+    metadata = model_run.metadata["fact_cast_crew"][DAY_1]
     assert metadata["credits_in"] == credits_in
     assert metadata["removed_title_out_of_scope"] == out_of_scope
     assert metadata["removed_title_unrated"] == credits_in - out_of_scope - len(expected_credits)
@@ -356,8 +356,7 @@ def test_duplicate_credits_fail_naming_the_table_and_replace_nothing(tmp_path):
         ],
     )
     titles = pl.DataFrame({"title_id": [1], "is_rated": [True]})
-    names = clean_frame("clean_name_basics", [{"person_id": 5, "nconst": "nm0000005"}])
-    plan = transforms.plan_fact_cast_crew(principals.lazy(), titles, names.lazy(), rated_only=True)
+    plan = transforms.plan_fact_cast_crew(principals.lazy(), titles, rated_only=True)
     path = tmp_path / "fact_cast_crew.parquet"
     path.write_bytes(b"the previous day's file")
     results = write_parquet_computing({path: plan.table}, plan.queries, replace_if=lambda r: not plan.problems(r))

@@ -275,29 +275,21 @@ def fact_cast_crew(
     context: dg.AssetExecutionContext,
     clean_title_principals: pl.LazyFrame,
     clean_title_ratings: pl.LazyFrame,
-    clean_name_basics: pl.LazyFrame,
     dim_title: pl.LazyFrame,
     data_lake: DataLake,
     model_settings: ModelSettings,
 ) -> dg.MaterializeResult:
     """Cast and crew fact: the credits (title.principals) of the current scoped titles, and only of rated ones
     when `facts_rated_only`. credit_id = title_id * 10^4 + ordering. A credit whose person is missing from
-    name.basics is kept (dim_person gets an inferred row) and counted. Streamed: the credits are semi-joined to
-    the titles first, and read once for the table and its counts (credits failing the key checks replace
-    nothing)."""
+    name.basics is kept (dim_person gives the person an inferred row and counts such credits). Streamed: the
+    credits are semi-joined to the titles first, and read once for the table and its counts (credits failing the
+    key checks replace nothing)."""
     titles = transforms.credit_titles(transforms.current_titles(dim_title), clean_title_ratings)
-    plan = transforms.plan_fact_cast_crew(
-        clean_title_principals, titles, clean_name_basics, model_settings.facts_rated_only
-    )
+    plan = transforms.plan_fact_cast_crew(clean_title_principals, titles, model_settings.facts_rated_only)
     results, table_metadata = _write_table(
         context, data_lake, plan.table, plan.queries, replace_if=lambda results: not plan.problems(results)
     )
     counts = plan.counts(results)
-    if counts.unknown_person_credits:
-        context.log.warning(
-            f"fact_cast_crew {context.partition_key}: {counts.unknown_person_credits} credit(s) name a person "
-            "missing from name.basics; kept, with an inferred row in dim_person"
-        )
     return dg.MaterializeResult(
         metadata={
             "facts_rated_only": model_settings.facts_rated_only,
@@ -305,7 +297,6 @@ def fact_cast_crew(
             "removed_title_out_of_scope": counts.removed_title_out_of_scope,
             "removed_title_unrated": counts.removed_title_unrated,
             "credits_kept": counts.credits_kept,
-            "unknown_person_credits": counts.unknown_person_credits,
         }
         | table_metadata
     )
@@ -323,7 +314,8 @@ def dim_person(
 ) -> dg.MaterializeResult:
     """Person dimension: the people credited in fact_cast_crew or known for a current scoped title.
     known_for_titles is IMDb's list of title_id as is. A credited person missing from name.basics gets an
-    inferred row (is_inferred true, nconst rebuilt from person_id, other attributes null)."""
+    inferred row (is_inferred true, nconst rebuilt from person_id, other attributes null); the credits of such
+    people are counted in `unknown_person_credits`."""
     # The credited people come from the cleaned credits through fact_cast_crew's own filter rather than from
     # fact_cast_crew, so the two run side by side at the end of a run (only title_id and person_id are read).
     current = transforms.current_titles(dim_title)
@@ -336,6 +328,11 @@ def dim_person(
     # Written here: the people kept are counted from the written table rather than by a read of their own.
     _, table_metadata = _write_table(context, data_lake, build.table)
     people_kept = table_metadata["dagster/row_count"] - build.inferred
+    if build.inferred:
+        context.log.warning(
+            f"dim_person {context.partition_key}: {build.inferred_credits} credit(s) in fact_cast_crew name "
+            f"{build.inferred} person(s) missing from name.basics; each has an inferred row"
+        )
     return dg.MaterializeResult(
         metadata={
             "people_in": build.people_in,
@@ -343,6 +340,7 @@ def dim_person(
             "people_kept": people_kept,
             "people_credited": build.credited,
             "people_inferred": build.inferred,
+            "unknown_person_credits": build.inferred_credits,
         }
         | table_metadata
     )

@@ -490,8 +490,6 @@ class CastCrewCounts:
     removed_title_unrated: int
     """Credits of scoped titles without a rating (0 unless rated_only)."""
     credits_kept: int
-    unknown_person_credits: int
-    """Kept credits whose person is not in name.basics (kept; dim_person gets an inferred row for them)."""
 
 
 @dataclass(frozen=True)
@@ -529,13 +527,10 @@ class CastCrewPlan:
             removed_title_out_of_scope=credits_in - in_scope,
             removed_title_unrated=in_scope - kept if self.rated_only else 0,
             credits_kept=kept,
-            unknown_person_credits=results[3].item(),
         )
 
 
-def plan_fact_cast_crew(
-    principals: pl.LazyFrame, titles: pl.DataFrame, names: pl.LazyFrame, rated_only: bool
-) -> CastCrewPlan:
+def plan_fact_cast_crew(principals: pl.LazyFrame, titles: pl.DataFrame, rated_only: bool) -> CastCrewPlan:
     """`fact_cast_crew` as `build_fact_cast_crew` makes it, with the queries counting what each filter removed and
     checking the kept credits' keys, all over one read of the credits (the filters' shared steps cached)."""
     in_scope = of_titles(principals, titles["title_id"]).cache()
@@ -551,7 +546,6 @@ def plan_fact_cast_crew(
                 bad_orderings=(~pl.col("ordering").is_between(1, MAX_ORDERING)).fill_null(True).sum(),
                 null_persons=pl.col("person_id").null_count(),
             ),
-            kept.join(names.select("person_id"), on="person_id", how="anti").select(pl.len()),
         ],
         rated_only=rated_only,
     )
@@ -570,16 +564,19 @@ class DimPersonBuild:
     credited: int
     inferred: int
     """Credited people missing from name.basics, given an inferred row (`is_inferred`, attributes null)."""
+    inferred_credits: int
+    """The credits of the inferred people (kept in `fact_cast_crew`)."""
 
 
-def build_dim_person(names: pl.LazyFrame, credited_person_ids: pl.LazyFrame, current: pl.LazyFrame) -> DimPersonBuild:
-    """`dim_person`: the people credited in `fact_cast_crew` or known for a current title.
+def build_dim_person(names: pl.LazyFrame, credits: pl.LazyFrame, current: pl.LazyFrame) -> DimPersonBuild:
+    """`dim_person`: the people credited in `credits` (`fact_cast_crew`'s) or known for a current title.
 
     `known_for_titles` is IMDb's list as is (it may name titles outside the model's scope). A credited person
     missing from name.basics gets an inferred row (Kimball's inferred member: `nconst` rebuilt from the id, the
     other attributes null, `is_inferred` true), so every credit's `person_id` resolves.
     """
-    credited = credited_person_ids.select("person_id").unique().collect(engine="streaming")
+    # Counted by person rather than made unique (the same hash pass): the credits of the inferred people come free.
+    credited = credits.group_by("person_id").agg(credits=pl.len()).collect(engine="streaming")
     credited_ids = credited["person_id"].implode()
     current_ids = current.select("title_id").collect(engine="streaming")["title_id"].implode()
     found = names.select("person_id").filter(pl.col("person_id").is_in(credited_ids)).collect(engine="streaming")
@@ -607,4 +604,5 @@ def build_dim_person(names: pl.LazyFrame, credited_person_ids: pl.LazyFrame, cur
         people_in=names.select(pl.len()).collect(engine="streaming").item(),
         credited=credited.height,
         inferred=inferred.height,
+        inferred_credits=inferred["credits"].sum(),
     )
