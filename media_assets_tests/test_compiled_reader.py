@@ -13,10 +13,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from media_assets.clean import compiled_reader
 from media_assets.clean.compiled_reader import PRINCIPALS_READER, scan_compiled
 from media_assets.clean.transforms import clean_name_basics, clean_title_basics, clean_title_principals
 from media_assets.sources.deltas import file_content
 from media_assets.sources.imdb_files import IMDB_GENRES, NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, ImdbFile
+from media_assets.sources.raw_files import RawFileError
 
 SNAPSHOT = date(2026, 11, 24)
 N = "\\N"
@@ -287,3 +289,18 @@ def test_skipped_lines_are_left_out_in_every_block(tmp_path: Path):
     skipped = sorted({2, 3, last, *block_starts, *(start + 1000 for start in block_starts)})
     frame = scan_compiled(PRINCIPALS_READER, raw, SNAPSHOT, pl.Series(skipped)).collect()
     assert frame["line_number"].to_list() == [number for number in range(2, last + 1) if number not in skipped]
+
+
+def test_a_block_too_large_for_its_positions_fails_naming_the_file(tmp_path: Path, monkeypatch):
+    """Positions in a block are int32 (Arrow's string views): a larger block, which only a line of gigabytes
+    makes, fails with an error naming the file and the line it starts at instead of wrapping around."""
+    body = hostile_body(HOSTILE_FILES[0], 20_000, seed=5)
+    raw = tmp_path / TITLE_PRINCIPALS.file_name
+    raw.write_bytes(gzip.compress(body, compresslevel=1))
+    first_block, second_block = list(file_content(raw))[:2]
+    monkeypatch.setattr(compiled_reader, "MAX_BLOCK_BYTES", max(len(first_block), len(second_block)) - 1)
+    too_large_from = 1 if len(first_block) > len(second_block) else 1 + first_block.count(b"\n")
+    with pytest.raises(RawFileError) as error:
+        scan_compiled(PRINCIPALS_READER, raw, SNAPSHOT).collect()
+    assert str(error.value).startswith(f"{raw}: a line from line {too_large_from:,} on is over ")
+    assert "check that the file is the IMDb file it is named after" in str(error.value)
