@@ -50,6 +50,7 @@ from media_assets.sources.imdb_files import IMDB_GENRES, NAME_BASICS, TITLE_BASI
 from media_assets.sources.raw_files import RawFileError, in_thread, read_layout
 
 WRONG_FIELD_COUNT = "wrong_field_count"
+DUPLICATE_KEY = "duplicate_key"
 
 FIRST_TITLE_YEAR = 1870
 """Earliest plausible year of a title (IMDb's oldest are from the 1870s)."""
@@ -486,7 +487,7 @@ class Block:
     field_span: np.ndarray
     reason: np.ndarray
     """0 for a line that can become a row, 1 for a wrong field count, else 1 + the 1-based index of its reason in
-    the reader's `reasons`."""
+    the reader's `reasons`, the one after them being `duplicate_key`."""
     columns: dict[str, pa.Array]
     """The table's columns, then each `raw_<column>` that holds nulled values."""
 
@@ -528,12 +529,17 @@ class CompiledReader:
     """Fills a block's reasons and columns from its fields; returns each row's key (compared with the keys before
     it to keep the raw line of a possible repeat)."""
 
+    def frame_schema(self, keys_sorted: bool) -> pl.Schema:
+        return pl.Schema(dict(self.schema) | {"key_out_of_order": pl.Boolean}) if keys_sorted else self.schema
+
 
 def _read_block(
     reader: CompiledReader, buf: np.ndarray, first_line_number: int, skipped: np.ndarray, fields_per_line: int,
-    snapshot_date: date, largest_key_before: int
+    snapshot_date: date, largest_key_before: int, keys_sorted: bool
 ) -> tuple[pl.DataFrame, int, int]:  # fmt: skip
-    """The rows of the whole lines in `buf`, the number of lines it held, and the largest key so far."""
+    """The rows of the whole lines in `buf`, the number of lines it held, and the largest key so far. With
+    `keys_sorted`, a parsed line whose key is not above the largest before it is a `duplicate_key`, and
+    `key_out_of_order` says where it is below (see `scan_compiled`)."""
     fields = len(reader.imdb_file.columns)
     lines, line_number, line_span, field_count_ok, field_span = _split_lines(
         buf, first_line_number, skipped, fields_per_line, fields
@@ -543,7 +549,11 @@ def _read_block(
     keys = np.where(block.parsed, keys, -1)
     largest_before = np.maximum.accumulate(np.concatenate(([largest_key_before], keys)))
     possible_repeat = block.parsed & (keys <= largest_before[:-1])
-    reason_texts = (WRONG_FIELD_COUNT, *reader.reasons)
+    ordering = {}
+    if keys_sorted:
+        ordering["key_out_of_order"] = pa.array(block.parsed & (keys < largest_before[:-1]))
+        block.reason[possible_repeat] = len(reader.reasons) + 2
+    reason_texts = (WRONG_FIELD_COUNT, *reader.reasons, DUPLICATE_KEY)
     reason_bytes = np.frombuffer("".join(reason_texts).encode(), dtype=np.uint8)
     reason_ends = np.cumsum([0] + [len(text) for text in reason_texts])
     code = np.maximum(block.reason, 1)
@@ -555,16 +565,26 @@ def _read_block(
             "raw_line": _strings(buf, line_span, ~block.parsed | possible_repeat),
         }
         | block.columns
+        | ordering
     )
-    return pl.DataFrame(frame).cast(dict(reader.schema)), lines, int(largest_before[-1])
+    return pl.DataFrame(frame).cast(dict(reader.frame_schema(keys_sorted))), lines, int(largest_before[-1])
 
 
 def scan_compiled(
-    reader: CompiledReader, raw_path: Path, snapshot_date: date, skipped_lines: pl.Series | None = None
+    reader: CompiledReader,
+    raw_path: Path,
+    snapshot_date: date,
+    skipped_lines: pl.Series | None = None,
+    keys_sorted: bool = False,
 ) -> pl.LazyFrame:
     """Every data line of `raw_path` read by `reader` (see `CompiledReader.schema`), lazily, a batch per block of
     text; the lines numbered in `skipped_lines` are left out. RawFileError as `read_layout` when the header is not
-    IMDb's, and from the read when the gzip is corrupt or truncated."""
+    IMDb's, and from the read when the gzip is corrupt or truncated.
+
+    With `keys_sorted` the repeated keys are found as the clean plan finds them in a sorted file
+    (`media_assets.clean.transforms`), while reading: a parsed line whose key is not above the largest key of the
+    parsed lines before it gets the reason `duplicate_key`, and the Boolean column `key_out_of_order` is true where
+    the key is below it (the file is then not sorted)."""
     fields_per_line = len(read_layout(raw_path, reader.imdb_file).columns)
     skipped = np.sort(skipped_lines.to_numpy()).astype(np.int64) if skipped_lines is not None else np.empty(0, np.int64)
 
@@ -580,7 +600,7 @@ def scan_compiled(
                 )
             frame, lines, largest_key = _read_block(
                 reader, np.frombuffer(block, dtype=np.uint8), first_line_number, skipped, fields_per_line,
-                snapshot_date, largest_key
+                snapshot_date, largest_key, keys_sorted
             )  # fmt: skip
             first_line_number += lines
             if predicate is not None:
@@ -594,7 +614,7 @@ def scan_compiled(
             if n_rows == 0:
                 return
 
-    return pl.io.plugins.register_io_source(batches, schema=reader.schema)
+    return pl.io.plugins.register_io_source(batches, schema=reader.frame_schema(keys_sorted))
 
 
 def _read_schema(table: pl.Schema, *nulled_columns: str) -> pl.Schema:
