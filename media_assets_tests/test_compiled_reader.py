@@ -299,7 +299,7 @@ def test_a_block_too_large_for_its_positions_fails_naming_the_file(tmp_path: Pat
     raw.write_bytes(gzip.compress(body, compresslevel=1))
     first_block, second_block = list(file_content(raw))[:2]
     monkeypatch.setattr(compiled_reader, "MAX_BLOCK_BYTES", max(len(first_block), len(second_block)) - 1)
-    too_large_from = 1 if len(first_block) > len(second_block) else 1 + first_block.count(b"\n")
+    too_large_from = 1 if len(first_block) >= len(second_block) else 1 + first_block.count(b"\n")
     with pytest.raises(RawFileError) as error:
         scan_compiled(PRINCIPALS_READER, raw, SNAPSHOT).collect()
     assert str(error.value).startswith(f"{raw}: a line from line {too_large_from:,} on is over ")
