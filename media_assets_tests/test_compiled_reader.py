@@ -304,3 +304,38 @@ def test_a_block_too_large_for_its_positions_fails_naming_the_file(tmp_path: Pat
         scan_compiled(PRINCIPALS_READER, raw, SNAPSHOT).collect()
     assert str(error.value).startswith(f"{raw}: a line from line {too_large_from:,} on is over ")
     assert "check that the file is the IMDb file it is named after" in str(error.value)
+
+
+def test_keys_repeated_or_lower_at_block_starts_are_found_though_blocks_are_read_ahead(tmp_path: Path):
+    """Blocks are read several at a time, each without the largest key of the blocks before it: a block whose
+    first line repeats or goes below that key is read again with it. The rule checked: a parsed line whose key is
+    not above every key before it is a `duplicate_key`, `key_out_of_order` where it is below."""
+    header = "\t".join(TITLE_PRINCIPALS.columns)
+    # Every line the same length, and gzip's stored blocks: changing a key moves no block boundary.
+    keys = [(title, ordering) for title in range(1, 30_001) for ordering in range(1, 5)]
+
+    def principals_file(keys: list[tuple[int, int]]) -> Path:
+        lines = [f"tt{title:07d}\t{ordering}\tnm{title:07d}\tactor\t{N}\t{N}" for title, ordering in keys]
+        raw = tmp_path / TITLE_PRINCIPALS.file_name
+        raw.write_bytes(gzip.compress("\n".join([header, *lines, ""]).encode(), compresslevel=0))
+        return raw
+
+    def block_starts(raw: Path) -> list[int]:
+        block_lines = [block.count(b"\n") for block in file_content(raw)]
+        return [1 + sum(block_lines[:index]) for index in range(1, len(block_lines))]
+
+    starts = block_starts(principals_file(keys))
+    assert len(starts) > 10
+    for number, line_number in enumerate(starts):
+        title, ordering = keys[line_number - 3]  # the line before it (keys[0] is line 2)
+        keys[line_number - 2] = (title, ordering) if number % 2 else (title - 1, ordering)
+    raw = principals_file(keys)
+    assert block_starts(raw) == starts
+
+    expected, largest = [], (0, 0)
+    for line_number, key in enumerate(keys, start=2):
+        expected.append((line_number, "duplicate_key" if key <= largest else None, key < largest))
+        largest = max(largest, key)
+    assert sum(reason is not None for _, reason, _ in expected) == len(starts)
+    frame = scan_compiled(PRINCIPALS_READER, raw, SNAPSHOT, keys_sorted=True).collect()
+    assert frame.select("line_number", "reason", "key_out_of_order").rows() == expected

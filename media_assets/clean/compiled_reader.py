@@ -28,7 +28,9 @@ the two overlap each other and polars' work downstream. Compiled code is cached 
 the first run on a machine compiles for some seconds, later ones load it.
 """
 
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -62,6 +64,10 @@ FIRST_PERSON_YEAR = 1
 _TAB, _LF, _CR, _QUOTE, _BACKSLASH, _COMMA = 9, 10, 13, 34, 92, 44
 _NULL, _OK, _UNUSABLE = 0, 1, 2
 """The state of a parsed value: `\\N`, parsed, or present but unusable (nulled)."""
+READING_THREADS = 2
+"""Blocks read at once: the compiled code releases the GIL, so a clean step uses both cores when it runs alone."""
+READ_AHEAD_BLOCKS = 4
+"""Blocks handed to the reading threads before the oldest one's rows are passed on (~1 MB of text each)."""
 _INT32_MAX = 2**31 - 1
 MAX_BLOCK_BYTES = _INT32_MAX
 """The largest block of whole lines read at once: positions in a block are int32, as Arrow's string views need
@@ -533,15 +539,26 @@ class CompiledReader:
         return pl.Schema(dict(self.schema) | {"key_out_of_order": pl.Boolean}) if keys_sorted else self.schema
 
 
+@dataclass(frozen=True)
+class BlockRows:
+    """What `_read_block` made of one block."""
+
+    frame: pl.DataFrame
+    largest_key: int
+    """The largest key so far: of the block's parsed lines and `largest_key_before`."""
+    smallest_key: int
+    """The smallest key of the block's parsed lines (-1 when none parsed)."""
+
+
 def _read_block(
     reader: CompiledReader, buf: np.ndarray, first_line_number: int, skipped: np.ndarray, fields_per_line: int,
     snapshot_date: date, largest_key_before: int, keys_sorted: bool
-) -> tuple[pl.DataFrame, int, int]:  # fmt: skip
-    """The rows of the whole lines in `buf`, the number of lines it held, and the largest key so far. With
-    `keys_sorted`, a parsed line whose key is not above the largest before it is a `duplicate_key`, and
-    `key_out_of_order` says where it is below (see `scan_compiled`)."""
+) -> BlockRows:  # fmt: skip
+    """The rows of the whole lines in `buf`. With `keys_sorted`, a parsed line whose key is not above the largest
+    before it (`largest_key_before` for the blocks before) is a `duplicate_key`, and `key_out_of_order` says where
+    it is below (see `scan_compiled`)."""
     fields = len(reader.imdb_file.columns)
-    lines, line_number, line_span, field_count_ok, field_span = _split_lines(
+    _, line_number, line_span, field_count_ok, field_span = _split_lines(
         buf, first_line_number, skipped, fields_per_line, fields
     )
     block = Block(buf, line_number, line_span, field_span, np.where(field_count_ok, 0, 1).astype(np.int64), {})
@@ -567,7 +584,64 @@ def _read_block(
         | block.columns
         | ordering
     )
-    return pl.DataFrame(frame).cast(dict(reader.frame_schema(keys_sorted))), lines, int(largest_before[-1])
+    parsed_keys = keys[block.parsed]
+    return BlockRows(
+        pl.DataFrame(frame).cast(dict(reader.frame_schema(keys_sorted))),
+        int(largest_before[-1]),
+        int(parsed_keys.min()) if len(parsed_keys) else -1,
+    )
+
+
+def _line_count(buf: np.ndarray) -> int:
+    """Lines in a block of whole lines (the last may lack its line end), as `_split_lines` counts them."""
+    return int(np.count_nonzero(buf == _LF)) + bool(len(buf) and buf[-1] != _LF)
+
+
+def _blocks_read(
+    reader: CompiledReader, raw_path: Path, snapshot_date: date, skipped: np.ndarray, fields_per_line: int,
+    keys_sorted: bool
+) -> Iterator[pl.DataFrame]:  # fmt: skip
+    """The rows of `raw_path`'s blocks, in order; `READING_THREADS` blocks are read at a time.
+
+    A block is read before the blocks ahead of it are, so without the largest key before it: as if there were none
+    (-1). That changes nothing when all its parsed keys are above that key, as they are in a sorted file; otherwise
+    the block is read again, in order, with it."""
+    ahead: deque[tuple[Future[BlockRows], np.ndarray, int]] = deque()
+    largest_key = -1
+
+    def oldest_frame() -> pl.DataFrame:
+        nonlocal largest_key
+        reading, buf, first_line_number = ahead.popleft()
+        rows = reading.result()
+        if 0 <= rows.smallest_key <= largest_key:
+            rows = _read_block(
+                reader, buf, first_line_number, skipped, fields_per_line, snapshot_date, largest_key, keys_sorted
+            )
+        largest_key = max(largest_key, rows.largest_key)
+        return rows.frame
+
+    with ThreadPoolExecutor(READING_THREADS, thread_name_prefix=f"read {raw_path.name}") as pool:
+        try:
+            first_line_number = 1
+            for block in in_thread(file_content(raw_path), name=f"inflate {raw_path.name}"):
+                if len(block) > MAX_BLOCK_BYTES:
+                    raise RawFileError(
+                        f"{raw_path}: a line from line {first_line_number:,} on is over {MAX_BLOCK_BYTES:,} bytes "
+                        "long, which no IMDb line is: check that the file is the IMDb file it is named after"
+                    )
+                buf = np.frombuffer(block, dtype=np.uint8)
+                reading = pool.submit(
+                    _read_block, reader, buf, first_line_number, skipped, fields_per_line, snapshot_date, -1,
+                    keys_sorted
+                )  # fmt: skip
+                ahead.append((reading, buf, first_line_number))
+                first_line_number += _line_count(buf)
+                if len(ahead) > READ_AHEAD_BLOCKS:
+                    yield oldest_frame()
+            while ahead:
+                yield oldest_frame()
+        finally:
+            pool.shutdown(cancel_futures=True)
 
 
 def scan_compiled(
@@ -591,18 +665,7 @@ def scan_compiled(
     def batches(
         with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, _batch_size: int | None
     ) -> Iterator[pl.DataFrame]:
-        first_line_number, largest_key = 1, -1
-        for block in in_thread(file_content(raw_path), name=f"inflate {raw_path.name}"):
-            if len(block) > MAX_BLOCK_BYTES:
-                raise RawFileError(
-                    f"{raw_path}: a line from line {first_line_number:,} on is over {MAX_BLOCK_BYTES:,} bytes long, "
-                    "which no IMDb line is: check that the file is the IMDb file it is named after"
-                )
-            frame, lines, largest_key = _read_block(
-                reader, np.frombuffer(block, dtype=np.uint8), first_line_number, skipped, fields_per_line,
-                snapshot_date, largest_key, keys_sorted
-            )  # fmt: skip
-            first_line_number += lines
+        for frame in _blocks_read(reader, raw_path, snapshot_date, skipped, fields_per_line, keys_sorted):
             if predicate is not None:
                 frame = frame.filter(predicate)
             if with_columns is not None:
