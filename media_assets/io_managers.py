@@ -22,6 +22,10 @@ from media_assets.telemetry import peak_rss_bytes
 PARQUET_COMPRESSION = {"compression": "zstd", "compression_level": 1}
 """zstd's fastest level: measured on 10M principals, the same file size as polars' default level and 4% less CPU
 for the whole clean step."""
+NULL_COUNTS_ONLY = {"min": False, "max": False, "null_count": True}
+"""Parquet statistics for a table that only this pipeline reads, and reads whole (the clean tables): the null counts
+its catalogue metadata shows, no min/max to prune row groups with (measured on 30M principals: 21 % less CPU to
+write, the same file size). Tables users query keep polars' default statistics."""
 
 
 def write_parquet_computing(
@@ -30,11 +34,14 @@ def write_parquet_computing(
     *,
     footer: dict[str, str] | None = None,
     replace_if: Callable[[list[pl.DataFrame]], bool] = lambda results: True,
+    statistics: bool | dict[str, bool] = True,
 ) -> list[pl.DataFrame]:
     """Write each frame to its local path in one pass with `queries` (a query sharing a `.cache()`d subplan with a
     frame reads that input once), through temporary siblings renamed at the end, so a reader never sees a
     half-written file and a failure leaves the previous files in place. `footer` is stored as key-value metadata in
-    every file. Returns the queries' results; when `replace_if(results)` is False nothing is replaced."""
+    every file, with the Parquet `statistics` asked for (polars' choice by default). Returns the queries' results;
+    when `replace_if(results)` is False nothing is replaced."""
+    options = PARQUET_COMPRESSION | {"statistics": statistics, "metadata": footer}
     temps = {path: temporary_sibling(path) for path in frames}
     try:
         sinks = []
@@ -44,9 +51,9 @@ def write_parquet_computing(
                 # One chunk first: polars cuts a row group at every chunk's end, and a streaming collect's chunks
                 # differ from run to run (measured at full scale: fact_ratings and title_genre_bridge changed bytes
                 # on every re-run, their rows did not).
-                frame.rechunk().write_parquet(temps[path], **PARQUET_COMPRESSION, metadata=footer)
+                frame.rechunk().write_parquet(temps[path], **options)
             else:
-                sinks.append(frame.sink_parquet(temps[path], **PARQUET_COMPRESSION, metadata=footer, lazy=True))
+                sinks.append(frame.sink_parquet(temps[path], **options, lazy=True))
         everything = [*sinks, *queries]
         results = pl.collect_all(everything, engine="streaming")[len(sinks) :] if everything else []
         if replace_if(results):
@@ -63,13 +70,16 @@ def write_parquet_atomically(
     *,
     footer: dict[str, str] | None = None,
     condition: pl.LazyFrame | None = None,
+    statistics: bool | dict[str, bool] = True,
 ) -> bool:
     """`write_parquet_computing` of `frames`. `condition` (one row, one Boolean column) is computed in the same
     pass: when it is False nothing is replaced and False is returned."""
     if condition is None:
-        write_parquet_computing(frames, [], footer=footer)
+        write_parquet_computing(frames, [], footer=footer, statistics=statistics)
         return True
-    [holds] = write_parquet_computing(frames, [condition], footer=footer, replace_if=lambda results: results[0].item())
+    [holds] = write_parquet_computing(
+        frames, [condition], footer=footer, replace_if=lambda results: results[0].item(), statistics=statistics
+    )
     return holds.item()
 
 

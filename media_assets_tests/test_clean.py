@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from media_assets.clean.assets import CLEAN_CODE_VERSION, CLEAN_STEPS, clean_assets, clean_output
@@ -321,6 +322,15 @@ def test_materialized_clean_asset_records_rows_and_quarantine_by_reason(tmp_path
     stored = pl.read_parquet(data_lake.table_path("clean_title_basics", PARTITION))
     assert stored.schema == CLEAN_TITLE_BASICS_SCHEMA
     assert stored["title_id"].to_list() == [1, 111161, 10872600, 5, 6, 7, 12]
+    # Only the model steps read a clean table, whole: its statistics are the null counts its metadata shows.
+    flat_columns = [name for name, dtype in stored.schema.items() if dtype != pl.List(pl.String)]
+    assert {name: metadata["null_counts"][name] for name in flat_columns} == stored.select(
+        flat_columns
+    ).null_count().row(0, named=True)
+    footer = pq.ParquetFile(data_lake.table_path("clean_title_basics", PARTITION)).metadata
+    for index in range(footer.num_columns):
+        statistics = footer.row_group(0).column(index).statistics
+        assert statistics.has_null_count and not statistics.has_min_max
     assert pl.read_parquet(quarantine_dir / "title.basics.quarantined.parquet")["line_number"].to_list() == [
         8,
         9,

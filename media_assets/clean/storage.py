@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 import pyarrow.parquet as pq
 
-from media_assets.io_managers import parquet_table_metadata, write_parquet_atomically
+from media_assets.io_managers import NULL_COUNTS_ONLY, parquet_table_metadata, write_parquet_atomically
 from media_assets.sources.raw_files import RawFileError
 from media_assets.telemetry import peak_rss_bytes
 
@@ -90,12 +90,14 @@ def store_table_with_side_tables(path: Path, output: TableWithSideTables) -> dic
     metadata: dict[str, dg.MetadataValue | int] = {} if footer is None else {"reused": False}
     try:
         assumption = output.assumption
-        if write_parquet_atomically(frames, footer=footer, condition=assumption.holds if assumption else None):
+        # Only the model steps read the clean tables, whole: null counts (for the metadata) are the statistics kept.
+        condition = assumption.holds if assumption else None
+        if write_parquet_atomically(frames, footer=footer, condition=condition, statistics=NULL_COUNTS_ONLY):
             if assumption:
                 metadata[assumption.name] = True
         else:
             metadata[assumption.name] = False
-            write_parquet_atomically(assumption.fallback().frames(path), footer=footer)
+            write_parquet_atomically(assumption.fallback().frames(path), footer=footer, statistics=NULL_COUNTS_ONLY)
     except (pl.exceptions.PolarsError, OSError, RawFileError) as error:  # RawFileError: from a reader in Python
         if output.source is None:
             raise
