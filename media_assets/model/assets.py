@@ -134,7 +134,6 @@ def _dim_date(dim_title: pl.LazyFrame) -> dg.Output:
 
 
 def run_finished(instance: dg.DagsterInstance, run_id: str) -> bool:
-    """Whether a run is over (or unknown): a chain lease it holds may be taken over."""
     """Whether a run is over (or unknown): a chain lease it holds can be taken over."""
     run = instance.get_run_by_id(run_id)
     return run is None or run.is_finished
