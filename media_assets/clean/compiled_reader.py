@@ -40,6 +40,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from media_assets.allocator import keep_freed_memory_for_reuse
 from media_assets.clean.schemas import (
     CLEAN_NAME_BASICS_SCHEMA,
     CLEAN_TITLE_BASICS_SCHEMA,
@@ -614,6 +615,7 @@ def _blocks_read(
     A block is read before the blocks ahead of it are, so without the largest key before it: as if there were none
     (-1). That changes nothing when all its parsed keys are above that key, as they are in a sorted file; otherwise
     the block is read again, in order, with it."""
+    keep_freed_memory_for_reuse()  # each block's arrays are new buffers of 0.2-4 MB
     ahead: deque[tuple[Future[BlockRows], np.ndarray, int]] = deque()
     largest_key = -1
 

@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 from isal import igzip, isal_zlib
 
+from media_assets.allocator import keep_freed_memory_for_reuse
 from media_assets.sources.imdb_files import ImdbFile
 
 CHUNK_BYTES = 1 << 20
@@ -262,6 +263,7 @@ def copy_verified(source_path: Path, dest: Path, imdb_file: ImdbFile, source: st
 
     One read of the source feeds both the copy and the check (the bytes checked are the bytes archived): the
     compressed chunks are written and hashed in one thread, inflated in a second, checked in this one."""
+    keep_freed_memory_for_reuse()  # every piece is a new buffer of about 1 MB
     digest = hashlib.sha256()
     size = 0
     check = _ContentCheck(imdb_file, source)
