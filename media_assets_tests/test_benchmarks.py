@@ -1,11 +1,15 @@
-"""The full-scale benchmark's summary of several runs: medians, the worst peak and the target verdicts."""
+"""The full-scale benchmark's summary of several runs: medians, the worst peak and the target verdicts; its cold
+start."""
 
+import ctypes
 import json
+import mmap
+import os
 import subprocess
 import sys
 
 from benchmarks.clean_phases import PASSES, phase_rows
-from benchmarks.full_scale import STEP_PEAK_TARGET_BYTES, median_day, target_verdicts
+from benchmarks.full_scale import STEP_PEAK_TARGET_BYTES, median_day, start_cold, target_verdicts
 
 
 def _day(wall: float, cpu: float, peak: int, principals_seconds: float, principals_cpu: float) -> dict:
@@ -96,3 +100,38 @@ def test_clean_phases_runs_every_pass_on_a_generated_file(tmp_path):
     total = sum(row["cpu_seconds"] for row in report["phases"])
     assert abs(total - report["phases"][-1]["pass_cpu_seconds"]) < 0.05
     assert "title.principals.tsv.gz at scale 0.001" in finished.stdout
+
+
+def _cached_pages(path) -> int:
+    """Pages of `path` in the page cache, from mincore(2) over a read-only mapping of it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    size = path.stat().st_size
+    pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, descriptor, 0)
+        assert address not in (None, ctypes.c_void_p(-1).value), os.strerror(ctypes.get_errno())
+        try:
+            residency = ctypes.create_string_buffer(pages)
+            assert libc.mincore(address, size, residency) == 0, os.strerror(ctypes.get_errno())
+            return sum(byte & 1 for byte in residency.raw)
+        finally:
+            libc.munmap(address, size)
+    finally:
+        os.close(descriptor)
+
+
+def test_start_cold_leaves_the_files_under_its_folders_out_of_the_page_cache(tmp_path):
+    inputs, data, elsewhere = tmp_path / "inputs", tmp_path / "data" / "tables", tmp_path / "elsewhere"
+    files = [inputs / "title.principals.tsv.gz", data / "clean.parquet", elsewhere / "kept.bin"]
+    for path in files:
+        path.parent.mkdir(parents=True)
+        path.write_bytes(os.urandom(4 << 20))  # just written: cached (and dirty until the sync)
+    assert all(_cached_pages(path) > 0 for path in files)
+    start_cold(inputs, tmp_path / "data", tmp_path / "not-made-yet")
+    assert [_cached_pages(path) for path in files[:2]] == [0, 0]
+    assert _cached_pages(files[2]) == (4 << 20) // mmap.PAGESIZE
