@@ -36,10 +36,9 @@ from benchmarks.common import (
     sample_argument_parser,
 )
 from media_assets.clean.assets import CLEAN_STEPS, CleanStep, clean_output
-from media_assets.clean.compiled_reader import COMPILED_READERS, scan_compiled
+from media_assets.clean.compiled_reader import COMPILED_READERS, scan_compiled, text_blocks
 from media_assets.clean.storage import store_table_with_side_tables
 from media_assets.clean.transforms import scan_raw_fields
-from media_assets.sources.deltas import file_content
 from media_assets.sources.imdb_files import IMDB_FILES, TITLE_PRINCIPALS
 
 PASSES = ("inflate", "split", "parse", "write")
@@ -56,7 +55,7 @@ def run_pass(name: str, raw_path: Path, out_dir: Path, snapshot_date: dt.date) -
     step = clean_step_of(raw_path.name)
     reader = COMPILED_READERS.get(step.imdb_file)
     if name == "inflate" and reader:
-        sum(block.count(b"\n") for block in file_content(raw_path))
+        sum(block.count(b"\n") for block in text_blocks(raw_path))
     elif name == "inflate":
         pl.scan_lines(raw_path).select(pl.len()).collect(engine="streaming")
     elif name == "split" and reader:

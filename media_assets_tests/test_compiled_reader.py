@@ -14,13 +14,16 @@ import polars as pl
 import pytest
 
 from media_assets.clean import compiled_reader
-from media_assets.clean.compiled_reader import PRINCIPALS_READER, scan_compiled
+from media_assets.clean.compiled_reader import PRINCIPALS_READER, scan_compiled, text_blocks
 from media_assets.clean.transforms import clean_name_basics, clean_title_basics, clean_title_principals
-from media_assets.sources.deltas import file_content
 from media_assets.sources.imdb_files import IMDB_GENRES, NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, ImdbFile
 from media_assets.sources.raw_files import RawFileError
 
 SNAPSHOT = date(2026, 11, 24)
+SMALL_BLOCK_INPUT_BYTES = 64 << 10
+"""Compressed bytes per block in these tests: their files then span many blocks, and the long line is longer than
+a piece of inflated text (16 x 64 kB)."""
+
 N = "\\N"
 INT32 = range(-(2**31), 2**31)
 
@@ -48,6 +51,11 @@ GENRES = ["Drama", "Comedy,Short", "Documentary,Short,Sci-Fi", N, "", "drama", "
 PROFESSIONS = ["actor", "actress,soundtrack", "", N, "a,,b", ",", "writer,"]
 TITLE_LISTS = ["tt0000001", "tt0111161,tt10872600", "", N, "tt123,tt0000002", "x", "tt0000001,", ",tt0000001",
                "tt0000001,\\N", "nm0000001,tt0000001"]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(compiled_reader, "BLOCK_INPUT_BYTES", SMALL_BLOCK_INPUT_BYTES)
 
 
 def reference_id(text: str, prefix: str) -> int | None:
@@ -237,7 +245,7 @@ def hostile_body(case: HostileFile, line_count: int, seed: int) -> bytes:
         if hostile and rng.random() < 0.1:
             fields = fields[: rng.randint(0, len(fields) - 1)] if rng.random() < 0.5 else [*fields, "extra"]
         if index == line_count // 2:
-            fields[case.long_field] = '["' + "x" * (5 << 20) + '"]'  # longer than the 4 MB read at a time
+            fields[case.long_field] = '["' + "x" * (5 << 20) + '"]'  # longer than a piece of text (1 MB)
         line = "\t".join(fields)
         lines.append(line + "\r" if rng.random() < 0.01 else line)
     return ("\n".join(lines)).encode("utf-8")
@@ -282,7 +290,7 @@ def test_skipped_lines_are_left_out_in_every_block(tmp_path: Path):
     raw = tmp_path / TITLE_PRINCIPALS.file_name
     raw.write_bytes(gzip.compress(body, compresslevel=1))
     last = body.count(b"\n") + 1
-    block_lines = [block.count(b"\n") for block in file_content(raw)]
+    block_lines = [block.count(b"\n") for block in text_blocks(raw)]
     block_starts = [1 + sum(block_lines[:index]) for index in range(1, len(block_lines))]
     assert len(block_starts) > 3
     # The first line of every block, a line in its middle, and the file's first and last data lines.
@@ -297,7 +305,7 @@ def test_a_block_too_large_for_its_positions_fails_naming_the_file(tmp_path: Pat
     body = hostile_body(HOSTILE_FILES[0], 20_000, seed=5)
     raw = tmp_path / TITLE_PRINCIPALS.file_name
     raw.write_bytes(gzip.compress(body, compresslevel=1))
-    first_block, second_block = list(file_content(raw))[:2]
+    first_block, second_block = list(text_blocks(raw))[:2]
     monkeypatch.setattr(compiled_reader, "MAX_BLOCK_BYTES", max(len(first_block), len(second_block)) - 1)
     too_large_from = 1 if len(first_block) >= len(second_block) else 1 + first_block.count(b"\n")
     with pytest.raises(RawFileError) as error:
@@ -321,7 +329,7 @@ def test_keys_repeated_or_lower_at_block_starts_are_found_though_blocks_are_read
         return raw
 
     def block_starts(raw: Path) -> list[int]:
-        block_lines = [block.count(b"\n") for block in file_content(raw)]
+        block_lines = [block.count(b"\n") for block in text_blocks(raw)]
         return [1 + sum(block_lines[:index]) for index in range(1, len(block_lines))]
 
     starts = block_starts(principals_file(keys))

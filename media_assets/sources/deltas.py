@@ -25,7 +25,7 @@ from pathlib import Path
 import zstandard
 
 from media_assets.sources.raw_files import CHUNK_BYTES as READ_BYTES
-from media_assets.sources.raw_files import inflate, line_blocks
+from media_assets.sources.raw_files import INFLATE_INPUT_BYTES, inflate, line_blocks
 
 CHUNK_BYTES = 8 << 20
 """Content compressed per zstd frame (rounded up to a line end)."""
@@ -78,10 +78,11 @@ class DeltaError(ValueError):
     """A delta that does not reconstruct its content: the message names the files and what differs."""
 
 
-def file_content(path: Path) -> Iterator[bytes]:
-    """The inflated content of a stored `.tsv.gz` file, in blocks of whole lines."""
+def file_content(path: Path, input_bytes: int = INFLATE_INPUT_BYTES) -> Iterator[bytes]:
+    """The inflated content of a stored `.tsv.gz` file, in blocks of whole lines (each about what `input_bytes` of
+    compressed bytes inflate to)."""
     with path.open("rb") as reader:
-        yield from line_blocks(inflate(iter(lambda: reader.read(READ_BYTES), b""), str(path)))
+        yield from line_blocks(inflate(iter(lambda: reader.read(READ_BYTES), b""), str(path), input_bytes))
 
 
 def write_delta(content: Iterable[bytes], base: Iterable[bytes], dest: Path) -> Delta:

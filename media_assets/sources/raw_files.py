@@ -40,10 +40,14 @@ from media_assets.sources.imdb_files import ImdbFile
 CHUNK_BYTES = 1 << 20
 """Compressed bytes read at a time."""
 INFLATE_INPUT_BYTES = 256 << 10
-"""Compressed bytes inflated at a time: about 1 MB of text at IMDb's ratio, well under `INFLATED_PIECE_BYTES`, so
-the inflater rarely stops with input left over (which it copies): measured 25 % less CPU than 1 MB in, 1 MB out."""
-INFLATED_PIECE_BYTES = 4 << 20
-"""The most text one inflate call returns, whatever the ratio (a gzip bomb stays bounded)."""
+"""Compressed bytes inflated at a time, by default: about 1 MB of text at IMDb's ratio, well under the pieces'
+bound, so the inflater rarely stops with input left over (which it copies): measured 25 % less CPU than 1 MB in,
+1 MB out."""
+PIECE_TO_INPUT = 16
+"""One inflate call returns at most this many times the compressed bytes it is given, whatever the ratio (a gzip
+bomb stays bounded; IMDb's files inflate 3-5 times)."""
+INFLATED_PIECE_BYTES = PIECE_TO_INPUT * INFLATE_INPUT_BYTES
+"""The largest piece of text with the default input."""
 PIPELINE_DEPTH = 16
 """Pieces waiting between two threads of `copy_verified`: at most ~80 MB in flight, enough to ride out a pause."""
 SYNC_EVERY_BYTES = 256 << 20
@@ -138,9 +142,11 @@ def _column_diff(expected: tuple[str, ...], found: tuple[str, ...]) -> str:
     )
 
 
-def inflate(compressed: Iterable[bytes], source: str) -> Iterator[bytes]:
-    """The inflated bytes of a gzip stream (one or more members, CRC and length checked), in bounded pieces;
-    RawFileError naming `source` when it is empty, not gzip, corrupt or truncated."""
+def inflate(compressed: Iterable[bytes], source: str, input_bytes: int = INFLATE_INPUT_BYTES) -> Iterator[bytes]:
+    """The inflated bytes of a gzip stream (one or more members, CRC and length checked), `input_bytes` of it at a
+    time, in pieces of at most `PIECE_TO_INPUT` times that; RawFileError naming `source` when it is empty, not gzip,
+    corrupt or truncated."""
+    piece_bytes = PIECE_TO_INPUT * input_bytes
     decompressor = isal_zlib.decompressobj(wbits=_GZIP_WBITS)
     read = 0
     for chunk in compressed:
@@ -150,8 +156,8 @@ def inflate(compressed: Iterable[bytes], source: str) -> Iterator[bytes]:
                 "(a plain TSV or an HTML error page saved under a .gz name?)"
             )
         view = memoryview(chunk)
-        for start in range(0, len(view), INFLATE_INPUT_BYTES):
-            pending = view[start : start + INFLATE_INPUT_BYTES]
+        for start in range(0, len(view), input_bytes):
+            pending = view[start : start + input_bytes]
             read += len(pending)
             while True:
                 if decompressor.eof:
@@ -159,7 +165,7 @@ def inflate(compressed: Iterable[bytes], source: str) -> Iterator[bytes]:
                         break
                     decompressor = isal_zlib.decompressobj(wbits=_GZIP_WBITS)  # the next member starts here
                 try:
-                    output = decompressor.decompress(pending, INFLATED_PIECE_BYTES)
+                    output = decompressor.decompress(pending, piece_bytes)
                 except isal_zlib.error as error:
                     raise RawFileError(
                         f"{source}: corrupt gzip ({error}) in the block ending at compressed byte {read}"
@@ -168,7 +174,7 @@ def inflate(compressed: Iterable[bytes], source: str) -> Iterator[bytes]:
                     yield output
                 pending = decompressor.unused_data if decompressor.eof else decompressor.unconsumed_tail
                 # A full output buffer may hide more output even when all input was consumed.
-                if not pending and not decompressor.eof and len(output) < INFLATED_PIECE_BYTES:
+                if not pending and not decompressor.eof and len(output) < piece_bytes:
                     break
     if read == 0:
         raise RawFileError(f"{source}: empty file (0 bytes), not gzip")
