@@ -12,7 +12,7 @@ from media_assets.sources.imdb_files import TITLE_PRINCIPALS, TITLE_RATINGS
 from media_assets.sources.raw_files import (
     CHUNK_BYTES,
     INFLATE_INPUT_BYTES,
-    INFLATED_PIECE_BYTES,
+    PIECE_TO_INPUT,
     RawFileError,
     copy_verified,
     in_thread,
@@ -47,7 +47,7 @@ def test_inflate_reads_every_member_and_bounds_each_piece():
     # 64 MB out of ~64 KB in: no piece larger than the bound.
     zeros = gzip.compress(bytes(64 << 20), compresslevel=1)
     pieces = list(inflate(chunks(zeros), "f"))
-    assert sum(map(len, pieces)) == 64 << 20 and max(map(len, pieces)) <= INFLATED_PIECE_BYTES
+    assert sum(map(len, pieces)) == 64 << 20 and max(map(len, pieces)) <= PIECE_TO_INPUT * INFLATE_INPUT_BYTES
 
 
 @pytest.mark.parametrize(

@@ -46,8 +46,6 @@ bound, so the inflater rarely stops with input left over (which it copies): meas
 PIECE_TO_INPUT = 16
 """One inflate call returns at most this many times the compressed bytes it is given, whatever the ratio (a gzip
 bomb stays bounded; IMDb's files inflate 3-5 times)."""
-INFLATED_PIECE_BYTES = PIECE_TO_INPUT * INFLATE_INPUT_BYTES
-"""The largest piece of text with the default input."""
 PIPELINE_DEPTH = 16
 """Pieces waiting between two threads of `copy_verified`: at most ~80 MB in flight, enough to ride out a pause."""
 SYNC_EVERY_BYTES = 256 << 20
