@@ -88,8 +88,8 @@ MAX_BLOCK_BYTES = _INT32_MAX
 def _split_lines(buf, first_line_number, skipped_lines, fields_per_line, fields):
     """The lines of `buf` (whole lines numbered from `first_line_number`) that make rows: not line 1 (the header)
     nor one of `skipped_lines` (sorted). Returns per row its number, its span in `buf` (line end left out), whether
-    it has `fields_per_line` fields, and the spans of its first `fields` fields (empty at the line's end where it has
-    fewer)."""
+    it has `fields_per_line` fields, and the spans of its first `fields` fields, indexed [field, row] (empty at the
+    line's end where it has fewer)."""
     size = len(buf)
     # The tabs and line ends first, without a branch per byte (measured: 3.5x faster than testing each byte), then
     # a walk over them; a last line without a line end ends at the end of `buf`.
@@ -106,9 +106,13 @@ def _split_lines(buf, first_line_number, skipped_lines, fields_per_line, fields)
         found += 1
         lines += 1
     line_number = np.empty(lines, np.int64)
-    line_span = np.empty((lines, 2), np.int64)
+    line_span = np.empty((lines, 2), np.int32)
     field_count_ok = np.empty(lines, np.bool_)
-    field_span = np.empty((lines, fields, 2), np.int64)
+    # Field-major int32: the loops that parse one field over all rows read its spans contiguously. Row-major int64
+    # spans put a field's values 96 bytes apart in title.principals, a cache line each (measured at full scale, each
+    # clean step alone, interleaved: title.principals 74.3/68.9/71.1 -> 62.5/62.8/63.6 CPU-s, title.basics 19.0 ->
+    # 15.9, name.basics 20.7 -> 18.8; the same rows).
+    field_span = np.empty((fields, lines, 2), np.int32)
     skip_index = rows = tabs = line_start = field_start = 0
     number = first_line_number
     while skip_index < len(skipped_lines) and skipped_lines[skip_index] < number:
@@ -118,18 +122,18 @@ def _split_lines(buf, first_line_number, skipped_lines, fields_per_line, fields)
         position = delimiters[index]
         if position < size and buf[position] == _TAB:
             if tabs < fields and not skipped:
-                field_span[rows, tabs, 0] = field_start
-                field_span[rows, tabs, 1] = position
+                field_span[tabs, rows, 0] = field_start
+                field_span[tabs, rows, 1] = position
             tabs += 1
             field_start = position + 1
             continue
         if not skipped:
             line_end = position - 1 if position > line_start and buf[position - 1] == _CR else position
             if tabs < fields:
-                field_span[rows, tabs, 0] = field_start
-                field_span[rows, tabs, 1] = max(field_start, line_end)
+                field_span[tabs, rows, 0] = field_start
+                field_span[tabs, rows, 1] = max(field_start, line_end)
                 for missing in range(tabs + 1, fields):
-                    field_span[rows, missing, 0] = field_span[rows, missing, 1] = line_end
+                    field_span[missing, rows, 0] = field_span[missing, rows, 1] = line_end
             line_number[rows] = number
             line_span[rows, 0] = line_start
             line_span[rows, 1] = line_end
@@ -141,7 +145,7 @@ def _split_lines(buf, first_line_number, skipped_lines, fields_per_line, fields)
         while skip_index < len(skipped_lines) and skipped_lines[skip_index] < number:
             skip_index += 1
         skipped = skip_index < len(skipped_lines) and skipped_lines[skip_index] == number
-    return line_number[:rows], line_span[:rows], field_count_ok[:rows], field_span[:rows]
+    return line_number[:rows], line_span[:rows], field_count_ok[:rows], field_span[:, :rows]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -513,7 +517,7 @@ class Block:
     """The table's columns, then each `raw_<column>` that holds nulled values."""
 
     def field(self, index: int) -> np.ndarray:
-        return self.field_span[:, index]
+        return self.field_span[index]
 
     @property
     def parsed(self) -> np.ndarray:
