@@ -184,7 +184,7 @@ def random_snapshot(seed: int, titles: int = 1500, people: int = 2500) -> dict[s
             "person_id": int(rng.integers(1, people + 40)),
             "category": str(rng.choice(["actor", "actress", "director", "writer"])),
             "job": None,
-            "characters": [f"Role {ordering}"] if rng.random() < 0.5 else None,
+            "characters": f'["Role {ordering}"]' if rng.random() < 0.5 else None,
         }
         for title_id in [*title_ids.tolist(), 50 * titles + 1]
         if rng.random() < 0.6

@@ -232,7 +232,7 @@ def hand_made_model(snapshot_date: str = DAY_2) -> dict[str, pl.DataFrame]:
             }
             for index, (title_id, person_id, category) in enumerate(CREDITS, start=1)
         ],
-        schema={"credit_id": pl.Int64} | CLEAN_TITLE_PRINCIPALS_SCHEMA,
+        schema={"credit_id": pl.Int64} | CLEAN_TITLE_PRINCIPALS_SCHEMA | {"characters": pl.List(pl.String)},
     )
     return star_schema(
         dim_title, dim_person, bridge, fact_ratings_frame(RATINGS, partition_date(snapshot_date)), fact_cast_crew

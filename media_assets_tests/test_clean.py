@@ -15,6 +15,7 @@ from media_assets.clean.schemas import (
     CLEAN_TITLE_BASICS_SCHEMA,
     CLEAN_TITLE_PRINCIPALS_SCHEMA,
     CLEAN_TITLE_RATINGS_SCHEMA,
+    decoded_characters,
 )
 from media_assets.clean.storage import SourceReadError, store_table_with_side_tables
 from media_assets.clean.transforms import (
@@ -250,12 +251,19 @@ def test_title_principals_every_case(tmp_path: Path):
 
     assert table.schema == CLEAN_TITLE_PRINCIPALS_SCHEMA
     assert table.rows() == [
-        (1, 1, 1, "actor", None, ["Narrator", 'Jimmy "The Kid" Doyle']),
+        (1, 1, 1, "actor", None, '["Narrator","Jimmy \\"The Kid\\" Doyle"]'),
         (1, 2, 2, "writer", 'novel "X"', None),
-        (10872600, 1, 12345678, "actress", None, ["Café", "\U0001f600", "a\\b", "Zoë"]),
+        (10872600, 1, 12345678, "actress", None, '["Caf\\u00e9","\\ud83d\\ude00","a\\\\b","Zoë"]'),
         (1, 3, 3, "self", None, None),
         # The broken line 10 has the same key but does not take it: this good line is kept.
         (3, 1, 11, "director", None, None),
+    ]
+    assert table.select(decoded_characters(pl.col("characters")))["characters"].to_list() == [
+        ["Narrator", 'Jimmy "The Kid" Doyle'],
+        None,
+        ["Café", "\U0001f600", "a\\b", "Zoë"],
+        None,
+        None,
     ]
     assert quarantined.drop("raw_bytes").rows() == quarantined_rows(
         PRINCIPAL_LINES,

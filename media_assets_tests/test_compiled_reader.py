@@ -15,6 +15,7 @@ import pytest
 
 from media_assets.clean import compiled_reader
 from media_assets.clean.compiled_reader import PRINCIPALS_READER, scan_compiled, text_blocks
+from media_assets.clean.schemas import decoded_characters
 from media_assets.clean.transforms import clean_name_basics, clean_title_basics, clean_title_principals
 from media_assets.sources.imdb_files import IMDB_GENRES, NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, ImdbFile
 from media_assets.sources.raw_files import RawFileError
@@ -69,8 +70,8 @@ def reference_integer(text: str, low: int, high: int) -> int | None:
     return int(text) if low <= int(text) <= high else None
 
 
-def reference_characters(text: str) -> tuple[list[str] | None, bool]:
-    """The decoded list and whether the value was present but not a JSON array of strings."""
+def reference_characters(text: str) -> tuple[str | None, bool]:
+    """The text as written when it is a JSON array of strings, and whether the value was present but not one."""
     if text == N:
         return None, False
     try:
@@ -81,7 +82,7 @@ def reference_characters(text: str) -> tuple[list[str] | None, bool]:
             name.encode("utf-8")  # a lone surrogate has no UTF-8
     except (ValueError, UnicodeEncodeError):
         return None, True
-    return value, False
+    return text, False
 
 
 def principal(fields: list[str]) -> tuple[str | None, tuple, tuple, list[tuple[str, str]]]:
@@ -276,12 +277,17 @@ def test_the_reader_agrees_with_the_standard_library_on_hostile_lines(
     assert len(nulled) > 500
 
 
-def test_characters_escapes_decode_to_their_code_points(tmp_path: Path):
+def test_kept_characters_decode_to_the_names_the_standard_library_reads(tmp_path: Path):
+    """The model decodes the texts the reader kept (`decoded_characters`): escapes and surrogate pairs give the
+    code points `json.loads` gives."""
     body = hostile_body(HOSTILE_FILES[0], 20_000, seed=7)
     raw = tmp_path / TITLE_PRINCIPALS.file_name
     raw.write_bytes(gzip.compress(body, compresslevel=1))
-    characters = [row[5] for row in cleaned(raw, HOSTILE_FILES[0], keys_sorted=True)[0]]
-    assert ["\U0001f600"] in characters and ["\U0010ffff"] in characters and ["/\b\f\n\r\t\\"] in characters
+    texts = [row[5] for row in cleaned(raw, HOSTILE_FILES[0], keys_sorted=True)[0] if row[5] is not None]
+    decoded = pl.DataFrame({"characters": texts}, schema={"characters": pl.String})
+    names = decoded.select(decoded_characters(pl.col("characters")))["characters"].to_list()
+    assert names == [json.loads(text) for text in texts]
+    assert ["\U0001f600"] in names and ["\U0010ffff"] in names and ["/\b\f\n\r\t\\"] in names
 
 
 def test_skipped_lines_are_left_out_in_every_block(tmp_path: Path):

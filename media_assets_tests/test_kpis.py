@@ -454,7 +454,7 @@ def large_star_schema(titles: int, seed: int = 7) -> dict[str, pl.DataFrame]:
             "job": None,
             "characters": None,
         },
-        schema={"credit_id": pl.Int64} | CLEAN_TITLE_PRINCIPALS_SCHEMA,
+        schema={"credit_id": pl.Int64} | CLEAN_TITLE_PRINCIPALS_SCHEMA | {"characters": pl.List(pl.String)},
     )
     dim_person = pl.DataFrame(
         {"person_id": np.arange(1, people + 1), "primary_name": [f"Person {index}" for index in range(1, people + 1)]}

@@ -241,7 +241,7 @@ NOT_UTF8_CASES = {
         ['tt0000001\t1\tnm0000001\tactor\t\\N\t["Amélie"]', "tt0000001\t3\tnm0000003\tself\t\\N\t\\N"],
         b'tt0000001\t2\tnm0000002\tactress\t\\N\t["Am\xe9lie"]',
         ("title_id", "ordering", "characters"),
-        [(1, 1, ["Amélie"]), (1, 3, None)],
+        [(1, 1, '["Amélie"]'), (1, 3, None)],
     ),
 }
 

@@ -14,10 +14,11 @@ import polars as pl
 import pytest
 
 from media_assets.clean.assets import clean_asset_key, clean_assets
+from media_assets.clean.schemas import decoded_characters
 from media_assets.io_managers import ParquetIOManager
 from media_assets.resources import DataLake
 from media_assets.sources.assets import raw_assets
-from media_assets.sources.imdb_files import IMDB_FILES
+from media_assets.sources.imdb_files import IMDB_FILES, TITLE_PRINCIPALS
 from media_assets.sources.imdb_source import FileImdbSource
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,6 +54,13 @@ def number(text: str) -> int | None:
 def year(text: str, first: int, last: int) -> int | None:
     parsed = number(text)
     return parsed if parsed is not None and first <= parsed <= last else None
+
+
+def json_text(text: str) -> str:
+    """A characters value as written, once the standard library has read it as a JSON array of strings."""
+    names = json.loads(text)
+    assert isinstance(names, list) and all(isinstance(name, str) for name in names), text
+    return text
 
 
 def comma_list(text: str) -> list[str] | None:
@@ -92,7 +100,7 @@ def expected_tables(folder: Path) -> dict[str, list[tuple]]:
         for n in data_lines(folder / "name.basics.tsv")
     ]
     principals = [
-        (int(p[0][2:]), int(p[1]), int(p[2][2:]), value(p[3]), value(p[4]), None if p[5] == NULL else json.loads(p[5]))
+        (int(p[0][2:]), int(p[1]), int(p[2][2:]), value(p[3]), value(p[4]), None if p[5] == NULL else json_text(p[5]))
         for p in data_lines(folder / "title.principals.tsv")
     ]
     return {"title.basics": basics, "title.ratings": ratings, "name.basics": names, "title.principals": principals}
@@ -126,7 +134,8 @@ def materialize_folder(folder: Path, tmp_path: Path) -> tuple[DataLake, dict[str
 
 
 def check_folder(folder: Path, tmp_path: Path) -> dict[str, list[tuple]]:
-    """Every real line of the folder becomes exactly its expected row; returns the cleaned rows by dataset."""
+    """Every real line of the folder becomes exactly its expected row; returns the cleaned rows by dataset, with
+    the characters decoded as the model decodes them (checked against the standard library's reading)."""
     data_lake, materializations = materialize_folder(folder, tmp_path)
     expected = expected_tables(folder)
     cleaned = {}
@@ -135,8 +144,13 @@ def check_folder(folder: Path, tmp_path: Path) -> dict[str, list[tuple]]:
         metadata = {key: entry.value for key, entry in materializations[dataset].metadata.items()}
         assert metadata["quarantined_rows"] == 0, f"{folder.name}/{dataset}: {metadata['quarantined_by_reason']}"
         assert metadata["nulled_rows"] == 0, f"{folder.name}/{dataset}: {metadata['nulled_by_field']}"
-        cleaned[dataset] = pl.read_parquet(data_lake.table_path(clean_asset_key(imdb_file).path[-1], PARTITION)).rows()
-        assert cleaned[dataset] == expected[dataset], f"{folder.name}/{dataset}"
+        table = pl.read_parquet(data_lake.table_path(clean_asset_key(imdb_file).path[-1], PARTITION))
+        assert table.rows() == expected[dataset], f"{folder.name}/{dataset}"
+        if imdb_file == TITLE_PRINCIPALS:
+            names = table.select(decoded_characters(pl.col("characters")))["characters"]
+            assert names.to_list() == [None if text is None else json.loads(text) for text in table["characters"]]
+            table = table.with_columns(characters=names)
+        cleaned[dataset] = table.rows()
     return cleaned
 
 

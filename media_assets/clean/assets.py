@@ -84,7 +84,7 @@ CLEAN_STEPS = (
         TITLE_PRINCIPALS,
         clean_title_principals,
         "One row per principal credit (title_id, ordering): the person (person_id), category, job and the "
-        "characters played as a list.",
+        "characters played (IMDb's JSON array, checked).",
         longest=True,
     ),
 )

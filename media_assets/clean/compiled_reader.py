@@ -14,8 +14,8 @@ of the polars expressions in `media_assets.clean.transforms` (which still read t
 - comma lists keep every token (`a,,b` has three; an empty value is an empty list); an id list leaves out the
   tokens that are not ids; a genre list leaves out the tokens outside IMDb's vocabulary (an empty value is one
   blank token);
-- `characters` is a JSON array of strings (RFC 8259: JSON's whitespace, its escapes, a high surrogate only with a
-  low one, no control character unescaped), decoded straight into the list's buffers.
+- `characters` must be a JSON array of strings (RFC 8259: JSON's whitespace, its escapes, a high surrogate only
+  with a low one, no control character unescaped); it is kept as written (see `CLEAN_TITLE_PRINCIPALS_SCHEMA`).
 
 Each file's reader gives every data line with `line_number`, `reason` (why it cannot become a row: a wrong field
 count, then the first required id or value that does not parse; null when it can), the table's columns, and two
@@ -332,122 +332,72 @@ def _hex4(buf, position, end):
     return value
 
 
+_ONE_CHARACTER_ESCAPES = np.isin(np.arange(256), np.frombuffer(b'"\\/bfnrt', np.uint8))
+"""The bytes that may follow a backslash in a JSON string, besides `u`."""
+
+
 @numba.njit(cache=True, nogil=True)
-def _decode_json_string_array(buf, start, end, values, value_end, string_ends, strings):
-    """Decode the JSON array of strings in `buf[start:end]`, appending its strings' UTF-8 to `values` (from
-    `value_end`) and their ends to `string_ends` (from index `strings`). Returns the new (value_end, strings), or
-    (-1, -1) when the text is not such an array (what was appended is then to be discarded)."""
+def _is_json_string_array(buf, start, end):
+    """Whether `buf[start:end]` is a JSON array of strings: JSON's whitespace and escapes, a high surrogate only with
+    a low one after it, no control character unescaped."""
     position = _skip_json_space(buf, start, end)
     if position >= end or buf[position] != 91:  # [
-        return -1, -1
+        return False
     position = _skip_json_space(buf, position + 1, end)
     if position < end and buf[position] == 93:  # ]
-        return (value_end, strings) if _skip_json_space(buf, position + 1, end) == end else (-1, -1)
+        return _skip_json_space(buf, position + 1, end) == end
     while True:
         if position >= end or buf[position] != _QUOTE:
-            return -1, -1
+            return False
         position += 1
         while True:
             if position >= end:
-                return -1, -1
+                return False
             byte = buf[position]
             if byte == _QUOTE:
                 position += 1
                 break
             if byte < 32:
-                return -1, -1
+                return False
+            position += 1
             if byte != _BACKSLASH:
-                values[value_end] = byte
-                value_end += 1
-                position += 1
                 continue
-            if position + 1 >= end:
-                return -1, -1
-            escaped = buf[position + 1]
-            position += 2
-            if escaped == _QUOTE or escaped == _BACKSLASH or escaped == 47:  # " \ /
-                values[value_end] = escaped
-            elif escaped == 98:  # b
-                values[value_end] = 8
-            elif escaped == 102:  # f
-                values[value_end] = 12
-            elif escaped == 110:  # n
-                values[value_end] = 10
-            elif escaped == 114:  # r
-                values[value_end] = 13
-            elif escaped == 116:  # t
-                values[value_end] = 9
-            elif escaped == 117:  # u: one code unit, or a surrogate pair
+            if position >= end:
+                return False
+            escaped = buf[position]
+            position += 1
+            if escaped == 117:  # u: one code unit, or a surrogate pair
                 code = _hex4(buf, position, end)
                 if code < 0 or 0xDC00 <= code <= 0xDFFF:
-                    return -1, -1
+                    return False
                 position += 4
                 if 0xD800 <= code <= 0xDBFF:
                     if position + 2 > end or buf[position] != _BACKSLASH or buf[position + 1] != 117:
-                        return -1, -1
+                        return False
                     low = _hex4(buf, position + 2, end)
                     if low < 0xDC00 or low > 0xDFFF:
-                        return -1, -1
+                        return False
                     position += 6
-                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                if code < 0x80:
-                    values[value_end] = code
-                elif code < 0x800:
-                    values[value_end] = 0xC0 | (code >> 6)
-                    values[value_end + 1] = 0x80 | (code & 0x3F)
-                    value_end += 1
-                elif code < 0x10000:
-                    values[value_end] = 0xE0 | (code >> 12)
-                    values[value_end + 1] = 0x80 | ((code >> 6) & 0x3F)
-                    values[value_end + 2] = 0x80 | (code & 0x3F)
-                    value_end += 2
-                else:
-                    values[value_end] = 0xF0 | (code >> 18)
-                    values[value_end + 1] = 0x80 | ((code >> 12) & 0x3F)
-                    values[value_end + 2] = 0x80 | ((code >> 6) & 0x3F)
-                    values[value_end + 3] = 0x80 | (code & 0x3F)
-                    value_end += 3
-            else:
-                return -1, -1
-            value_end += 1
-        strings += 1
-        string_ends[strings] = value_end
+            elif not _ONE_CHARACTER_ESCAPES[escaped]:
+                return False
         position = _skip_json_space(buf, position, end)
         if position < end and buf[position] == _COMMA:
             position = _skip_json_space(buf, position + 1, end)
             continue
         if position < end and buf[position] == 93:  # ]
-            return (value_end, strings) if _skip_json_space(buf, position + 1, end) == end else (-1, -1)
-        return -1, -1
+            return _skip_json_space(buf, position + 1, end) == end
+        return False
 
 
 @numba.njit(cache=True, nogil=True)
-def _json_string_arrays(buf, spans, rows):
-    """The JSON arrays of strings of the spans of `rows`: each row's state, the ends of its strings in the string
-    list, the strings' decoded UTF-8 and their ends."""
-    quotes = 0
-    for row in range(len(spans)):
-        if rows[row]:
-            for position in range(spans[row, 0], spans[row, 1]):
-                quotes += buf[position] == _QUOTE
+def _json_string_array_states(buf, spans, rows):
+    """The state of each span of `rows` as a JSON array of strings: `\\N`, one, or not one (unusable)."""
     states = np.zeros(len(spans), np.int8)
-    list_ends = np.zeros(len(spans) + 1, np.int64)
-    values = np.empty(len(buf), np.uint8)  # decoding never lengthens a text
-    string_ends = np.zeros(quotes // 2 + 1, np.int64)
-    value_end = strings = 0
     for row in range(len(spans)):
         start, end = spans[row, 0], spans[row, 1]
         if rows[row] and not _is_null(buf, start, end):
-            decoded_end, decoded_strings = _decode_json_string_array(
-                buf, start, end, values, value_end, string_ends, strings
-            )
-            if decoded_end < 0:
-                states[row] = _UNUSABLE
-            else:
-                states[row] = _OK
-                value_end, strings = decoded_end, decoded_strings
-        list_ends[row + 1] = strings
-    return states, list_ends, values[:value_end], string_ends[: strings + 1]
+            states[row] = _OK if _is_json_string_array(buf, start, end) else _UNUSABLE
+    return states
 
 
 _VIEW_BYTES = 16
@@ -747,15 +697,14 @@ def _parse_principals(block: Block, _snapshot_date: date) -> np.ndarray:
     person_id = _ids(buf, block.field(2), 110, 109)  # nm
     block.fail_first(title_id < 0, ordering_state != _OK, person_id < 0)
     parsed = block.parsed
-    states, list_ends, values, string_ends = _json_string_arrays(buf, block.field(5), parsed)
-    names = _all_strings(values, np.stack([string_ends[:-1], string_ends[1:]], axis=1))
+    states = _json_string_array_states(buf, block.field(5), parsed)
     block.columns |= {
         "title_id": _numbers(title_id, parsed),
         "ordering": _numbers(ordering, parsed),
         "person_id": _numbers(person_id, parsed),
         "category": block.text(3),
         "job": block.text(4),
-        "characters": _lists(list_ends, states == _OK, names),
+        "characters": _strings(buf, block.field(5), parsed & (states == _OK)),
         "raw_characters": block.nulled(5, states == _UNUSABLE),
     }
     return title_id * CREDIT_KEY_TITLE_FACTOR + ordering

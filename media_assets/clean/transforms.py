@@ -410,8 +410,8 @@ def clean_title_principals(
     raw_path: Path, snapshot_date: date, keys_sorted: bool = False, invalid_utf8: Path | None = None
 ) -> CleanPlan:
     """title.principals: one row per (title, ordering) credit; tconst, an ordering in 1..MAX_ORDERING (what the
-    credit key holds) and nconst are required; characters (a JSON array of names) decoded to a list, nulled when
-    it is not one."""
+    credit key holds) and nconst are required; characters (a JSON array of names) kept as written, nulled when it
+    is not one."""
     spec = compiled_spec(
         PRINCIPALS_READER,
         snapshot_date,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from media_assets.clean.schemas import CLEAN_NAME_BASICS_SCHEMA, MAX_ORDERING, credit_key
+from media_assets.clean.schemas import CLEAN_NAME_BASICS_SCHEMA, MAX_ORDERING, credit_key, decoded_characters
 from media_assets.sources.imdb_files import IMDB_GENRES
 
 MODEL_TABLES = (
@@ -470,7 +470,7 @@ def _fact_columns(credits: pl.LazyFrame) -> pl.LazyFrame:
         ordering="ordering",
         category="category",
         job="job",
-        characters="characters",
+        characters=decoded_characters(pl.col("characters")),
     )
 
 
