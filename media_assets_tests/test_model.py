@@ -6,11 +6,13 @@ hand-written rows at the edges), from upstream assets standing in for the clean 
 """
 
 import datetime as dt
+import json
 
 import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from media_assets.clean.schemas import CLEAN_TITLE_BASICS_SCHEMA, CLEAN_TITLE_RATINGS_SCHEMA
 from media_assets.io_managers import write_parquet_computing
@@ -364,6 +366,25 @@ def test_duplicate_credits_fail_naming_the_table_and_replace_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == [path]
     with pytest.raises(ValueError, match=r"clean_title_principals: 1 duplicate \(title_id, ordering\)"):
         plan.counts(results)
+
+
+def test_credits_cleaned_by_an_older_version_with_decoded_characters_give_the_same_fact():
+    """Clean tables written before `characters` was kept as JSON text hold lists: a model-only rebuild of such a day
+    gives the fact it gives from the text."""
+    rows = [
+        {"title_id": 1, "ordering": 1, "person_id": 5, "category": "actor", "characters": '["A \\"B\\"","\\u00e9"]'},
+        {"title_id": 1, "ordering": 2, "person_id": 6, "category": "self", "characters": "[]"},
+        {"title_id": 1, "ordering": 3, "person_id": 7, "category": "writer", "characters": None},
+    ]
+    titles = pl.DataFrame({"title_id": [1], "is_rated": [True]})
+    from_text = transforms.build_fact_cast_crew(clean_frame("clean_title_principals", rows).lazy(), titles, True)
+    decoded = [None if row["characters"] is None else json.loads(row["characters"]) for row in rows]
+    with_lists = clean_frame("clean_title_principals", rows).with_columns(
+        characters=pl.Series(decoded, dtype=pl.List(pl.String))
+    )
+    from_lists = transforms.build_fact_cast_crew(with_lists.lazy(), titles, True)
+    assert from_text.collect()["characters"].to_list() == [['A "B"', "é"], [], None]
+    assert_frame_equal(from_lists.collect(), from_text.collect())
 
 
 # --- scope settings ----------------------------------------------------------------------------------------------

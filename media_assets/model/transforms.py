@@ -463,6 +463,10 @@ def of_titles(credits: pl.LazyFrame, title_ids: pl.Series) -> pl.LazyFrame:
 
 
 def _fact_columns(credits: pl.LazyFrame) -> pl.LazyFrame:
+    characters = pl.col("characters")
+    # A day cleaned by an older version holds the decoded lists already: rebuilding only its model must still work.
+    if credits.collect_schema()["characters"] == pl.String:
+        characters = decoded_characters(characters)
     return credits.select(
         credit_id=credit_key(pl.col("title_id"), pl.col("ordering")),
         title_id="title_id",
@@ -470,7 +474,7 @@ def _fact_columns(credits: pl.LazyFrame) -> pl.LazyFrame:
         ordering="ordering",
         category="category",
         job="job",
-        characters=decoded_characters(pl.col("characters")),
+        characters=characters,
     )
 
 
