@@ -3,7 +3,7 @@
 import dagster as dg
 
 from media_assets.alerts import AlertWebhook, imdb_failure_alert
-from media_assets.clean.assets import clean_assets
+from media_assets.clean.assets import file_assets
 from media_assets.enrich.assets import enrichment_assets
 from media_assets.enrich.tmdb import TmdbClient
 from media_assets.freshness import with_daily_freshness
@@ -21,7 +21,7 @@ from media_assets.run_failure import pipeline_metrics_on_failure
 from media_assets.schedules import imdb_daily_schedule
 from media_assets.sensors import imdb_release_sensor
 from media_assets.settings import ImdbSourceSettings, quality_thresholds, settings
-from media_assets.sources.assets import raw_assets
+from media_assets.sources.assets import RAW_GROUP
 from media_assets.sources.imdb_source import FileImdbSource, HttpImdbSource, ImdbSource, SampleImdbSource
 from media_assets.sqlite_instance import commit_without_fsync_per_event
 
@@ -40,8 +40,8 @@ data_lake = DataLake(root=settings.data_dir)
 
 defs = dg.Definitions(
     assets=[
-        *with_daily_freshness(raw_assets),
-        *clean_assets,
+        # The raw files of a day, not their clean tables: the steps between raw and published carry no policy.
+        *with_daily_freshness(file_assets, group_name=RAW_GROUP),
         *model_assets,
         *quality_assets,
         *with_daily_freshness(publish_assets),

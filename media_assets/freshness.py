@@ -13,6 +13,17 @@ import dagster as dg
 DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(days=2), warn_window=dt.timedelta(hours=26))
 
 
-def with_daily_freshness(assets: Iterable[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
-    """`assets` with the daily freshness policy on each of their specs."""
-    return list(dg.map_asset_specs(lambda spec: dg.apply_freshness_policy(spec, DAILY_FRESHNESS), assets))
+def with_daily_freshness(
+    assets: Iterable[dg.AssetsDefinition], group_name: str | None = None
+) -> list[dg.AssetsDefinition]:
+    """`assets` with the daily freshness policy on each of their specs (in `group_name` only, when given)."""
+    return list(
+        dg.map_asset_specs(
+            lambda spec: (
+                dg.apply_freshness_policy(spec, DAILY_FRESHNESS)
+                if group_name is None or spec.group_name == group_name
+                else spec
+            ),
+            assets,
+        )
+    )

@@ -28,11 +28,16 @@ its catalogue metadata shows, no min/max to prune row groups with (measured on 3
 write, the same file size). Tables users query keep polars' default statistics."""
 
 
+ParquetFooter = dict[str, str] | Callable[[], dict[str, str]]
+"""Key-value metadata of a Parquet file, or a function giving it when the file is finished (it may depend on what
+the pass read)."""
+
+
 def write_parquet_computing(
     frames: dict[Path, pl.LazyFrame | pl.DataFrame],
     queries: Sequence[pl.LazyFrame],
     *,
-    footer: dict[str, str] | None = None,
+    footer: ParquetFooter | None = None,
     replace_if: Callable[[list[pl.DataFrame]], bool] = lambda results: True,
     statistics: bool | dict[str, bool] = True,
 ) -> list[pl.DataFrame]:
@@ -41,7 +46,9 @@ def write_parquet_computing(
     half-written file and a failure leaves the previous files in place. `footer` is stored as key-value metadata in
     every file, with the Parquet `statistics` asked for (polars' choice by default). Returns the queries' results;
     when `replace_if(results)` is False nothing is replaced."""
-    options = PARQUET_COMPRESSION | {"statistics": statistics, "metadata": footer}
+    # polars calls a metadata function when it finishes the file, with a context this pipeline does not need.
+    metadata = (lambda _context: footer()) if callable(footer) else footer
+    options = PARQUET_COMPRESSION | {"statistics": statistics, "metadata": metadata}
     temps = {path: temporary_sibling(path) for path in frames}
     try:
         sinks = []
@@ -68,19 +75,25 @@ def write_parquet_computing(
 def write_parquet_atomically(
     frames: dict[Path, pl.LazyFrame | pl.DataFrame],
     *,
-    footer: dict[str, str] | None = None,
+    footer: ParquetFooter | None = None,
     condition: pl.LazyFrame | None = None,
     statistics: bool | dict[str, bool] = True,
+    before_replace: Callable[[], bool] = lambda: True,
 ) -> bool:
     """`write_parquet_computing` of `frames`. `condition` (one row, one Boolean column) is computed in the same
-    pass: when it is False nothing is replaced and False is returned."""
-    if condition is None:
-        write_parquet_computing(frames, [], footer=footer, statistics=statistics)
-        return True
-    [holds] = write_parquet_computing(
-        frames, [condition], footer=footer, replace_if=lambda results: results[0].item(), statistics=statistics
-    )
-    return holds.item()
+    pass, and `before_replace()` is called once the pass is complete, whatever the condition: when either is False
+    nothing is replaced. Returns whether the files were replaced."""
+    replaced = False
+
+    def replace_if(results: list[pl.DataFrame]) -> bool:
+        nonlocal replaced
+        ready = before_replace()
+        replaced = ready and (condition is None or results[0].item())
+        return replaced
+
+    queries = [condition] if condition is not None else []
+    write_parquet_computing(frames, queries, footer=footer, replace_if=replace_if, statistics=statistics)
+    return replaced
 
 
 def parquet_table_metadata(path: Path) -> dict[str, dg.MetadataValue | int]:

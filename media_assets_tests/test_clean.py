@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from media_assets.clean.assets import CLEAN_CODE_VERSION, CLEAN_STEPS, clean_assets, clean_output
+from media_assets.clean.assets import CLEAN_CODE_VERSION, CLEAN_STEPS, clean_output, file_assets
 from media_assets.clean.schemas import (
     CLEAN_NAME_BASICS_SCHEMA,
     CLEAN_TITLE_BASICS_SCHEMA,
@@ -29,10 +29,10 @@ from media_assets.clean.transforms import (
 )
 from media_assets.io_managers import ParquetIOManager
 from media_assets.resources import DataLake
-from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_files import NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, TITLE_RATINGS, ImdbFile
 from media_assets.sources.imdb_source import FileImdbSource
 from media_assets.sources.raw_files import RawFileError
+from media_assets_tests.dagster_support import materialization_of
 
 SNAPSHOT = date(2026, 1, 15)
 """Title years may go up to 2056, person years up to 2026."""
@@ -304,7 +304,7 @@ def test_materialized_clean_asset_records_rows_and_quarantine_by_reason(tmp_path
     write_raw(mirror / PARTITION / TITLE_BASICS.file_name, TITLE_BASICS, TITLE_BASICS_LINES)
     data_lake = DataLake(root=str(tmp_path / "data"))
     result = dg.materialize(
-        [*raw_assets, *clean_assets],
+        file_assets,
         selection=[dg.AssetKey("raw_title_basics"), dg.AssetKey("clean_title_basics")],
         partition_key=PARTITION,
         resources={
@@ -315,7 +315,7 @@ def test_materialized_clean_asset_records_rows_and_quarantine_by_reason(tmp_path
     )
 
     assert result.success
-    [materialization] = result.asset_materializations_for_node("clean_title_basics")
+    materialization = materialization_of(result, "clean_title_basics")
     metadata = {key: value.value for key, value in materialization.metadata.items()}
     assert metadata["dagster/row_count"] == 7
     assert metadata["quarantined_rows"] == 6
@@ -356,17 +356,18 @@ def test_materialized_clean_asset_records_rows_and_quarantine_by_reason(tmp_path
     ]
 
 
-def test_clean_assets_are_partitioned_grouped_and_versioned():
-    by_key = {asset.key.to_user_string(): asset for asset in clean_assets}
-    assert set(by_key) == {"clean_title_basics", "clean_title_ratings", "clean_name_basics", "clean_title_principals"}
-    assert {asset.code_versions_by_key[asset.key] for asset in clean_assets} == {CLEAN_CODE_VERSION}
-    for name, asset in by_key.items():
-        assert asset.group_names_by_key[asset.key] == "clean"
+def test_each_file_step_materializes_its_raw_and_clean_assets_partitioned_grouped_and_versioned():
+    for step, asset in zip(CLEAN_STEPS, file_assets, strict=True):
+        suffix = step.imdb_file.asset_suffix
+        raw_key, clean_key = dg.AssetKey(f"raw_{suffix}"), dg.AssetKey(f"clean_{suffix}")
+        assert asset.op.name == suffix
+        assert set(asset.keys) == {raw_key, clean_key}
+        assert asset.can_subset
         assert asset.partitions_def is not None
-        assert {dep.asset_key for dep in asset.specs_by_key[asset.key].deps} == {
-            dg.AssetKey("raw_" + name.removeprefix("clean_"))
-        }
-        assert asset.descriptions_by_key[asset.key].startswith("Cleaned IMDb")
+        assert asset.code_versions_by_key[clean_key] == CLEAN_CODE_VERSION
+        assert asset.group_names_by_key == {raw_key: "raw", clean_key: "clean"}
+        assert {dep.asset_key for dep in asset.specs_by_key[clean_key].deps} == {raw_key}
+        assert asset.descriptions_by_key[clean_key].startswith("Cleaned IMDb")
 
 
 # Ascending keys as in IMDb's files (a repeat can only follow its key), with what the one-pass dedup must get

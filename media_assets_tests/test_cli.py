@@ -90,7 +90,7 @@ def test_dg_launch_runs_the_daily_job_quietly_into_the_ignored_folder(project: P
         [run] = instance.get_runs()
         successes = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS).records
     assert {record.event_log_entry.step_key for record in successes} >= {
-        "raw_title_principals",
+        "title_principals",
         "published_star_schema",
         "media_kpis",
     }

@@ -13,7 +13,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from media_assets.clean.assets import clean_assets
+from media_assets.clean.assets import file_assets
 from media_assets.history_rebuild import history_rebuild_sensor
 from media_assets.io_managers import ParquetIOManager
 from media_assets.model.assets import model_assets
@@ -23,7 +23,6 @@ from media_assets.quality.assets import quality_assets
 from media_assets.quality.report import attempt_report_path
 from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake, ModelSettings
-from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_source import SampleImdbSource
 
 DAY_20, DAY_21, DAY_22 = "2026-11-20", "2026-11-21", "2026-11-22"
@@ -36,7 +35,7 @@ def run_day(
     """Run a day; with `passes=False` a genre-coverage floor of 1.0 blocks it (every sample day has titles without
     a genre)."""
     return dg.materialize(
-        [*raw_assets, *clean_assets, *model_assets, *quality_assets, *publish_assets],
+        [*file_assets, *model_assets, *quality_assets, *publish_assets],
         partition_key=day,
         instance=instance,
         resources={

@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from media_assets.clean.assets import clean_assets
+from media_assets.clean.assets import file_assets
 from media_assets.io_managers import ParquetIOManager
 from media_assets.kpis.assets import kpi_assets
 from media_assets.model.assets import model_assets
@@ -16,7 +16,6 @@ from media_assets.publish.assets import publish_assets
 from media_assets.quality.assets import QUALITY_CHECK_KEYS, quality_assets
 from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake, ModelSettings
-from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_files import IMDB_FILES
 from media_assets.sources.imdb_source import SampleImdbSource
 
@@ -36,7 +35,7 @@ def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("lake")
     lake = DataLake(root=str(root))
     result = dg.materialize(
-        [*raw_assets, *clean_assets, *model_assets, *quality_assets, *publish_assets, *kpi_assets],
+        [*file_assets, *model_assets, *quality_assets, *publish_assets, *kpi_assets],
         partition_key=PARTITION,
         resources={
             "data_lake": lake,
@@ -63,13 +62,13 @@ def test_every_asset_and_check_of_the_partition_succeeds(run):
     materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     expected = {
         key.to_user_string()
-        for a in [*raw_assets, *clean_assets, *model_assets, *quality_assets, *publish_assets, *kpi_assets]
+        for a in [*file_assets, *model_assets, *quality_assets, *publish_assets, *kpi_assets]
         for key in a.keys
     }
     assert materialized == expected
     evaluations = result.get_asset_check_evaluations()
     assert {evaluation.asset_check_key for evaluation in evaluations} == {
-        key for check_def in [*raw_assets, *quality_assets, *publish_assets] for key in check_def.check_keys
+        key for check_def in [*file_assets, *quality_assets, *publish_assets] for key in check_def.check_keys
     }
     assert all(evaluation.passed for evaluation in evaluations)
     # A first day has nothing to compare volumes with: no data, which does not block.
@@ -124,10 +123,11 @@ def test_kpis_and_warehouse_are_written(run):
     assert report["quality_score"] == pytest.approx(sum(report["gates"][gate]["pass_rate"] for gate in scored) / 5)
     assert report["published"] is True
     assert metrics["quality"]["score"] == report["quality_score"]
-    # One step per raw file, each with its own figures.
+    # One step per IMDb file (its raw file and clean table), each with its own figures.
     raw = {f"raw_{imdb_file.asset_suffix}": imdb_file for imdb_file in IMDB_FILES}
     for asset, imdb_file in raw.items():
-        assert metrics["assets"][asset]["step_key"] == asset and metrics["assets"][asset]["seconds"] > 0, asset
+        assert metrics["assets"][asset]["step_key"] == imdb_file.asset_suffix, asset
+        assert metrics["assets"][asset]["seconds"] > 0, asset
         raw_path = lake.raw_dir(PARTITION) / imdb_file.file_name
         assert metrics["assets"][asset]["bytes_written"] == raw_path.stat().st_size, asset
     assert lake.warehouse_path.exists()

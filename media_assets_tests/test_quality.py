@@ -16,7 +16,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from media_assets.clean.assets import clean_assets
+from media_assets.clean.assets import file_assets
 from media_assets.clean.transforms import NULLED_SCHEMA, QUARANTINE_SCHEMA
 from media_assets.io_managers import ParquetIOManager
 from media_assets.model.assets import model_assets
@@ -36,7 +36,6 @@ from media_assets.quality.report import (
 from media_assets.quality.settings import QualitySettings
 from media_assets.resources import DataLake, ModelSettings
 from media_assets.sample.generator import write_sample_snapshot
-from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_files import IMDB_FILES, IMDB_GENRES, TITLE_BASICS
 from media_assets.sources.imdb_source import FileImdbSource
 
@@ -113,14 +112,9 @@ def audit(
         (mirror / imdb_file.file_name).write_bytes(gzip.compress(("\n".join(files[imdb_file.dataset]) + "\n").encode()))
     lake = DataLake(root=str(tmp_path / "data"))
     result = dg.materialize(
-        [*raw_assets, *clean_assets, *model_assets, *quality_assets, *downstream],
+        [*file_assets, *model_assets, *quality_assets, *downstream],
         selection=dg.AssetSelection.assets(
-            *[
-                key
-                for assets in (raw_assets, clean_assets, quality_assets, downstream)
-                for a in assets
-                for key in a.keys
-            ],
+            *[key for assets in (file_assets, quality_assets, downstream) for a in assets for key in a.keys],
             *MODEL_TABLES,
         ),
         partition_key=day,

@@ -18,16 +18,17 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from media_assets.clean.assets import clean_asset_key, clean_assets
+from media_assets.clean.assets import clean_asset_key, file_assets
 from media_assets.clean.schemas import MAX_ORDERING
 from media_assets.clean.transforms import clean_title_principals
 from media_assets.io_managers import ParquetIOManager
 from media_assets.resources import DataLake
 from media_assets.sources.archive import Outcome, sidecar_path
-from media_assets.sources.assets import ARCHIVE_CHECK_NAME, raw_asset_key, raw_assets
+from media_assets.sources.assets import ARCHIVE_CHECK_NAME, raw_asset_key
 from media_assets.sources.imdb_files import IMDB_FILES, TITLE_BASICS, TITLE_PRINCIPALS, TITLE_RATINGS, ImdbFile
 from media_assets.sources.imdb_source import FileImdbSource, HttpImdbSource, ImdbSource
 from media_assets.sources.raw_files import RawFileError
+from media_assets_tests.dagster_support import materialization_of
 from media_assets_tests.http_fixtures import LocalFileServer
 
 DAY = dt.date(2026, 3, 1)
@@ -65,7 +66,7 @@ def materialize(resources: dict, imdb_files=IMDB_FILES, partition: str = PARTITI
     """The raw and clean assets of `imdb_files` for one day."""
     keys = [raw_asset_key(f) for f in imdb_files] + [clean_asset_key(f) for f in imdb_files]
     return dg.materialize(
-        [*raw_assets, *clean_assets],
+        file_assets,
         selection=keys,
         partition_key=partition,
         resources=resources,
@@ -74,7 +75,7 @@ def materialize(resources: dict, imdb_files=IMDB_FILES, partition: str = PARTITI
 
 
 def raw_metadata(result: dg.ExecuteInProcessResult, imdb_file: ImdbFile) -> dict:
-    [materialization] = result.asset_materializations_for_node(raw_asset_key(imdb_file).path[-1])
+    materialization = materialization_of(result, raw_asset_key(imdb_file))
     return {key: value.value for key, value in materialization.metadata.items()}
 
 
@@ -201,10 +202,9 @@ def test_a_live_mirror_whose_content_did_not_change_archives_no_new_day(tmp_path
     resources = lake_resources(tmp_path, live_source)
     result = materialize(resources, [TITLE_RATINGS], today().isoformat())
     assert result.success
-    assert result.get_asset_materialization_events() == []
-    skipped = {event.step_key for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_SKIPPED}
-    assert skipped == {"clean_title_ratings"}
+    assert result.get_asset_materialization_events() == []  # neither the raw file nor its clean table
     assert not (resources["data_lake"].raw_dir(today().isoformat()) / TITLE_RATINGS.file_name).exists()
+    assert not resources["data_lake"].table_path("clean_title_ratings", today().isoformat()).exists()
 
     # A new release is archived under today.
     (live / TITLE_RATINGS.file_name).write_bytes(gz(TITLE_RATINGS, RATINGS_LINES[:1]))
@@ -256,7 +256,7 @@ def test_a_line_that_is_not_utf8_is_quarantined_with_its_bytes_and_the_other_lin
     assert result.success
     assert raw_metadata(result, imdb_file)["invalid_utf8_lines"] == 1
     clean_name = f"clean_{imdb_file.asset_suffix}"
-    [clean] = result.asset_materializations_for_node(clean_name)
+    clean = materialization_of(result, clean_name)
     assert clean.metadata["quarantined_by_reason"].value == {"invalid_utf8": 1}
     assert clean.metadata["rows_in"].value == 3
     data_lake = resources["data_lake"]
@@ -285,7 +285,7 @@ def test_a_bom_and_crlf_file_is_accepted_and_recorded(tmp_path):
     assert result.success
     metadata = raw_metadata(result, TITLE_RATINGS)
     assert (metadata["bom"], metadata["line_ends"], metadata["lines"]) == (True, "CRLF", 3)
-    [clean] = result.asset_materializations_for_node("clean_title_ratings")
+    clean = materialization_of(result, "clean_title_ratings")
     assert clean.metadata["quarantined_rows"].value == 0
     table = pl.read_parquet(resources["data_lake"].table_path("clean_title_ratings", PARTITION))
     assert table.rows() == [(1, "tt0000001", 5.7, 2150), (2, "tt0000002", 6.1, 300)]
@@ -297,7 +297,7 @@ def test_an_appended_column_is_tolerated_recorded_and_warned_about(tmp_path):
     resources = lake_resources(tmp_path, FileImdbSource(folder=str(tmp_path / "mirror" / "{date}")))
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
-            [*raw_assets, *clean_assets],
+            file_assets,
             partition_key=PARTITION,
             resources=resources,
             instance=instance,
@@ -306,7 +306,7 @@ def test_an_appended_column_is_tolerated_recorded_and_warned_about(tmp_path):
         warnings = [
             entry.user_message
             for entry in instance.all_logs(result.run_id)
-            if entry.step_key == "raw_title_ratings" and entry.level == logging.WARNING
+            if entry.step_key == "title_ratings" and entry.level == logging.WARNING
         ]
     assert any("line 1 has columns after IMDb's: ['newColumn']" in message for message in warnings), warnings
     assert raw_metadata(result, TITLE_RATINGS)["appended_columns"] == ["newColumn"]
@@ -400,9 +400,7 @@ def test_one_bad_file_of_four_still_cleans_the_other_three(tmp_path):
     others = [imdb_file for imdb_file in IMDB_FILES if imdb_file != TITLE_RATINGS]
     assert materialized == {raw_asset_key(f) for f in others} | {clean_asset_key(f) for f in others}
     started = {event.step_key for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_START}
-    assert started == {f"{layer}_{f.asset_suffix}" for f in others for layer in ("raw", "clean")} | {
-        "raw_title_ratings"
-    }
+    assert started == {imdb_file.asset_suffix for imdb_file in IMDB_FILES}  # one step per file
 
 
 def test_too_little_free_space_fails_before_writing_anything(tmp_path):
@@ -421,7 +419,7 @@ def test_the_archive_check_notices_a_changed_file(tmp_path):
 
     # The check alone, as an operator runs it over past days.
     defs = dg.Definitions(
-        assets=raw_assets,
+        assets=file_assets,
         jobs=[dg.define_asset_job("archive_audit", selection=dg.AssetSelection.checks(check_key))],
         resources=resources,
     )
@@ -572,5 +570,78 @@ def test_a_touched_archive_is_still_the_archive_and_a_changed_one_of_a_published
     assert "the archived file changed on disk" in raw_metadata(changed, TITLE_RATINGS)["warning"]
     [evaluation] = changed.get_asset_check_evaluations()
     assert not evaluation.passed
-    started = {event.step_key for event in changed.all_events if event.event_type == dg.DagsterEventType.STEP_START}
-    assert started == {"raw_title_ratings"}
+    # The check blocks the clean table, built in the same step after it.
+    assert [event.asset_key for event in changed.get_asset_materialization_events()] == [raw_asset_key(TITLE_RATINGS)]
+
+
+PRINCIPALS_LINES = [
+    'tt0000001\t1\tnm0000001\tactor\t\\N\t["Amélie", "Nino \\"the\\" Quincampoix"]',
+    "tt0000001\t2\tnm0000002\tdirector\t\\N\t\\N",
+    "tt0000001\t2\tnm0000003\twriter\t\\N\t\\N",  # a repeated key
+    "tt0000002\t1\tnm0000004\tself\t\\N\t[not json]",  # characters nulled
+    "tt0000002\tx\tnm0000005\tself\t\\N\t\\N",  # quarantined: the ordering
+    "tt0000003\t1\tnm0000006",  # quarantined: the field count
+]
+CLEANED_ALONG_CASES = {
+    # case: (the file's data lines, whether the one pass's tables were kept)
+    "sorted": (PRINCIPALS_LINES, True),
+    "keys out of order": ([*PRINCIPALS_LINES[3:], *PRINCIPALS_LINES[:3]], False),
+    "a line not UTF-8": ([*PRINCIPALS_LINES, 'tt0000004\t1\tnm0000007\tactor\t\\N\t["Am\udce9lie"]'], False),
+}
+
+
+def clean_files(data_lake: DataLake, imdb_file: ImdbFile) -> dict[str, bytes]:
+    """The bytes of the clean table and its side tables of `imdb_file` for the test day."""
+    quarantine = data_lake.quarantine_dir(PARTITION)
+    return {
+        "table": data_lake.table_path(f"clean_{imdb_file.asset_suffix}", PARTITION).read_bytes(),
+        "quarantined": (quarantine / f"{imdb_file.dataset}.quarantined.parquet").read_bytes(),
+        "nulled": (quarantine / f"{imdb_file.dataset}.nulled.parquet").read_bytes(),
+    }
+
+
+@pytest.mark.parametrize("case", list(CLEANED_ALONG_CASES))
+def test_a_file_cleaned_as_it_is_archived_gives_the_bytes_its_archive_cleaned_alone_gives(tmp_path, case):
+    lines, kept = CLEANED_ALONG_CASES[case]
+    text = "\n".join([TITLE_PRINCIPALS.header_line, *lines]) + "\n"
+    put(tmp_path / "mirror", DAY, TITLE_PRINCIPALS, gzip.compress(text.encode("utf-8", "surrogateescape"), mtime=0))
+    source = FileImdbSource(folder=str(tmp_path / "mirror" / "{date}"))
+
+    along = lake_resources(tmp_path / "along", source)
+    result = materialize(along, [TITLE_PRINCIPALS])
+    assert result.success
+    assert [event.step_key for event in result.all_events if event.is_step_start] == ["title_principals"]
+    clean = materialization_of(result, clean_asset_key(TITLE_PRINCIPALS)).metadata
+    assert ("read_with_raw" in clean) == kept
+
+    apart = lake_resources(tmp_path / "apart", source)
+    for key in (raw_asset_key(TITLE_PRINCIPALS), clean_asset_key(TITLE_PRINCIPALS)):
+        assert dg.materialize(file_assets, selection=[key], partition_key=PARTITION, resources=apart).success
+    assert clean_files(along["data_lake"], TITLE_PRINCIPALS) == clean_files(apart["data_lake"], TITLE_PRINCIPALS)
+    # And what they hold, checked by hand: the first line of a key wins; the bad lines are quarantined.
+    table = pl.read_parquet(along["data_lake"].table_path("clean_title_principals", PARTITION))
+    assert sorted(table.select("title_id", "ordering", "person_id").rows()) == [(1, 1, 1), (1, 2, 2), (2, 1, 4)]
+    assert table.filter(title_id=1, ordering=1)["characters"].item() == PRINCIPALS_LINES[0].split("\t")[5]
+    quarantined = pl.read_parquet(along["data_lake"].quarantine_dir(PARTITION) / "title.principals.quarantined.parquet")
+    assert sorted(quarantined["reason"]) == sorted(
+        ["duplicate_key", "bad_ordering", "wrong_field_count"] + (["invalid_utf8"] if "UTF-8" in case else [])
+    )
+
+
+def test_a_truncated_file_cleaned_as_it_is_archived_replaces_neither_the_archive_nor_the_tables(tmp_path):
+    lines = [f"tt{title:07d}\t1\tnm{title:07d}\tactor\t\\N\t\\N" for title in range(1, 20_000)]
+    good = gz(TITLE_PRINCIPALS, lines)
+    source_file = put(tmp_path / "mirror", DAY, TITLE_PRINCIPALS, good)
+    resources = lake_resources(tmp_path, FileImdbSource(folder=str(tmp_path / "mirror" / "{date}")))
+    assert materialize(resources, [TITLE_PRINCIPALS]).success
+    archive = resources["data_lake"].raw_dir(PARTITION) / TITLE_PRINCIPALS.file_name
+    tables = clean_files(resources["data_lake"], TITLE_PRINCIPALS)
+
+    source_file.write_bytes(gz(TITLE_PRINCIPALS, lines[:-1] + ["tt9999999\t1\tnm0000001\tself\t\\N\t\\N"])[:-100])
+    result = materialize(resources, [TITLE_PRINCIPALS])
+    assert not result.success
+    assert f"{source_file}: truncated gzip" in failure_message(result)
+    assert result.get_asset_materialization_events() == []
+    assert archive.read_bytes() == good
+    assert clean_files(resources["data_lake"], TITLE_PRINCIPALS) == tables
+    assert leftovers(tmp_path / "data") == []

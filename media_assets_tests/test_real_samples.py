@@ -13,13 +13,13 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from media_assets.clean.assets import clean_asset_key, clean_assets
+from media_assets.clean.assets import clean_asset_key, file_assets
 from media_assets.clean.schemas import decoded_characters
 from media_assets.io_managers import ParquetIOManager
 from media_assets.resources import DataLake
-from media_assets.sources.assets import raw_assets
 from media_assets.sources.imdb_files import IMDB_FILES, TITLE_PRINCIPALS
 from media_assets.sources.imdb_source import FileImdbSource
+from media_assets_tests.dagster_support import materialization_of
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_SAMPLES = REPO.parent / "shared" / "imdb-real-samples"
@@ -117,7 +117,7 @@ def materialize_folder(folder: Path, tmp_path: Path) -> tuple[DataLake, dict[str
         (mirror / imdb_file.file_name).write_bytes(gzip.compress(content))
     data_lake = DataLake(root=str(tmp_path / "data"))
     result = dg.materialize(
-        [*raw_assets, *clean_assets],
+        file_assets,
         partition_key=PARTITION,
         resources={
             "imdb_source": FileImdbSource(folder=str(mirror.parent / "{date}")),
@@ -127,8 +127,7 @@ def materialize_folder(folder: Path, tmp_path: Path) -> tuple[DataLake, dict[str
     )
     assert result.success
     materializations = {
-        imdb_file.dataset: result.asset_materializations_for_node(clean_asset_key(imdb_file).path[-1])[0]
-        for imdb_file in IMDB_FILES
+        imdb_file.dataset: materialization_of(result, clean_asset_key(imdb_file)) for imdb_file in IMDB_FILES
     }
     return data_lake, materializations
 

@@ -165,17 +165,11 @@ def test_steps_the_tail_waits_for_start_first(defs: dg.Definitions):
     """The executor sees op tags only: the priorities must be on the ops, highest for the longest step."""
     job = defs.resolve_job_def("imdb_daily")
     priority_by_op = {node.name: node.tags.get("dagster/priority", "0") for node in job.nodes}
-    assert {op for op, priority in priority_by_op.items() if priority == "2"} == {
-        "raw_title_principals",
-        "clean_title_principals",
-    }
+    assert {op for op, priority in priority_by_op.items() if priority == "2"} == {"title_principals"}
     assert {op for op, priority in priority_by_op.items() if priority == "1"} == {
-        "raw_title_basics",
-        "raw_title_ratings",
-        "raw_name_basics",
-        "clean_title_basics",
-        "clean_title_ratings",
-        "clean_name_basics",
+        "title_basics",
+        "title_ratings",
+        "name_basics",
         "title_dimensions",
         "fact_cast_crew",
         "dim_person",

@@ -9,12 +9,13 @@ import os
 import dagster as dg
 import pytest
 
+from media_assets.clean.assets import file_assets
 from media_assets.definitions import imdb_source
 from media_assets.resources import DataLake
 from media_assets.sample.generator import GENERATOR_FINGERPRINT, write_sample_snapshot
 from media_assets.settings import SettingsError, read_settings
 from media_assets.sources.archive import Outcome, archived_sha256, sidecar_path
-from media_assets.sources.assets import raw_asset_key, raw_assets
+from media_assets.sources.assets import RAW_GROUP, raw_asset_key
 from media_assets.sources.imdb_files import IMDB_FILES, NAME_BASICS, TITLE_BASICS, TITLE_RATINGS, ImdbFile
 from media_assets.sources.imdb_source import (
     FileImdbSource,
@@ -167,7 +168,7 @@ def test_raw_asset_with_a_wrong_header_fails_naming_file_expected_and_found(tmp_
     source_file = mirror / DAY.isoformat() / TITLE_RATINGS.file_name
     source_file.write_bytes(gzip.compress(b"tconst\trating\tvotes\ntt0000001\t5.7\t2150\n"))
     result = dg.materialize(
-        raw_assets,
+        file_assets,
         selection=[raw_asset_key(TITLE_RATINGS)],
         partition_key=DAY.isoformat(),
         resources=file_source_resources(mirror, tmp_path),
@@ -189,15 +190,17 @@ def test_each_raw_file_is_its_own_step_and_a_subset_fetches_only_its_files(tmp_p
         (mirror / DAY.isoformat() / imdb_file.file_name).write_bytes(raw_file_bytes(imdb_file))
     resources = file_source_resources(mirror, tmp_path)
     result = dg.materialize(
-        raw_assets, selection=[raw_asset_key(TITLE_RATINGS)], partition_key=DAY.isoformat(), resources=resources
+        file_assets, selection=[raw_asset_key(TITLE_RATINGS)], partition_key=DAY.isoformat(), resources=resources
     )
     assert [m.asset_key for m in result.get_asset_materialization_events()] == [raw_asset_key(TITLE_RATINGS)]
     raw_dir = resources["data_lake"].raw_dir(DAY.isoformat())
     assert sorted(path.name for path in raw_dir.glob("*.tsv.gz")) == [TITLE_RATINGS.file_name]
 
-    everything = dg.materialize(raw_assets, partition_key=DAY.isoformat(), resources=resources)
+    everything = dg.materialize(
+        file_assets, selection=dg.AssetSelection.groups(RAW_GROUP), partition_key=DAY.isoformat(), resources=resources
+    )
     materializations = everything.get_asset_materialization_events()
-    assert {event.step_key for event in materializations} == {f"raw_{f.asset_suffix}" for f in IMDB_FILES}
+    assert {event.step_key for event in materializations} == {f.asset_suffix for f in IMDB_FILES}
     for event in materializations:
         imdb_file = next(f for f in IMDB_FILES if raw_asset_key(f) == event.asset_key)
         data = raw_file_bytes(imdb_file)
@@ -215,14 +218,15 @@ def test_a_file_that_fails_fails_its_own_step_and_the_others_are_archived(tmp_pa
         if imdb_file != NAME_BASICS:
             (mirror / DAY.isoformat() / imdb_file.file_name).write_bytes(raw_file_bytes(imdb_file))
     result = dg.materialize(
-        raw_assets,
+        file_assets,
+        selection=dg.AssetSelection.groups(RAW_GROUP),
         partition_key=DAY.isoformat(),
         resources=file_source_resources(mirror, tmp_path),
         raise_on_error=False,
     )
     assert not result.success
     [failure] = [event for event in result.all_events if event.is_step_failure]
-    assert failure.step_key == "raw_name_basics"
+    assert failure.step_key == "name_basics"
     cause = failure.step_failure_data.error.cause
     assert cause.cls_name == "FileNotFoundError"
     assert f"{mirror / DAY.isoformat() / NAME_BASICS.file_name} does not exist" in cause.message

@@ -29,7 +29,7 @@ the first run on a machine compiles for some seconds, later ones load it.
 """
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -50,7 +50,7 @@ from media_assets.clean.schemas import (
 )
 from media_assets.sources.deltas import file_content
 from media_assets.sources.imdb_files import IMDB_GENRES, NAME_BASICS, TITLE_BASICS, TITLE_PRINCIPALS, ImdbFile
-from media_assets.sources.raw_files import RawFileError, in_thread, read_layout
+from media_assets.sources.raw_files import RawFileError, in_thread, parse_header
 
 WRONG_FIELD_COUNT = "wrong_field_count"
 DUPLICATE_KEY = "duplicate_key"
@@ -599,10 +599,10 @@ def text_blocks(raw_path: Path) -> Iterator[bytes]:
 
 
 def _blocks_read(
-    reader: CompiledReader, raw_path: Path, snapshot_date: date, skipped: np.ndarray, fields_per_line: int,
+    reader: CompiledReader, raw_path: Path, text: Iterable[bytes], snapshot_date: date, skipped: np.ndarray,
     keys_sorted: bool
 ) -> Iterator[pl.DataFrame]:  # fmt: skip
-    """The rows of `raw_path`'s blocks, in order; `READING_THREADS` blocks are read at a time.
+    """The rows of the blocks of `text` (`raw_path`'s), in order; `READING_THREADS` blocks are read at a time.
 
     A block is read before the blocks ahead of it are, so without the largest key before it: as if there were none
     (-1). That changes nothing when all its parsed keys are above that key, as they are in a sorted file; otherwise
@@ -610,6 +610,7 @@ def _blocks_read(
     keep_freed_memory_for_reuse()  # each block's arrays are new buffers of 1-16 MB
     ahead: deque[tuple[Future[BlockRows], np.ndarray, int]] = deque()
     largest_key = -1
+    fields_per_line = 0  # from the header, in the first block
 
     def oldest_frame() -> pl.DataFrame:
         nonlocal largest_key
@@ -625,7 +626,10 @@ def _blocks_read(
     with ThreadPoolExecutor(READING_THREADS, thread_name_prefix=f"read {raw_path.name}") as pool:
         try:
             first_line_number = 1
-            for block in in_thread(text_blocks(raw_path), name=f"inflate {raw_path.name}"):
+            for block in in_thread(iter(text), name=f"inflate {raw_path.name}"):
+                if first_line_number == 1:
+                    header = block[: block.find(b"\n") + 1 or len(block)]
+                    fields_per_line = len(parse_header(header, reader.imdb_file, str(raw_path)).columns)
                 if len(block) > MAX_BLOCK_BYTES:
                     raise RawFileError(
                         f"{raw_path}: a line from line {first_line_number:,} on is over {MAX_BLOCK_BYTES:,} bytes "
@@ -652,22 +656,25 @@ def scan_compiled(
     snapshot_date: date,
     skipped_lines: pl.Series | None = None,
     keys_sorted: bool = False,
+    blocks: Iterable[bytes] | None = None,
 ) -> pl.LazyFrame:
     """Every data line of `raw_path` read by `reader` (see `CompiledReader.schema`), lazily, a batch per block of
-    text; the lines numbered in `skipped_lines` are left out. RawFileError as `read_layout` when the header is not
-    IMDb's, and from the read when the gzip is corrupt or truncated.
+    text; the lines numbered in `skipped_lines` are left out. `blocks`: the file's text in blocks of whole lines when
+    it comes from elsewhere than `raw_path` (a copy being made, `archive.ArchiveText`); it can be read once. The
+    read raises RawFileError as `parse_header` when the header is not IMDb's, and when the gzip is corrupt or
+    truncated.
 
     With `keys_sorted` the repeated keys are found as the clean plan finds them in a sorted file
     (`media_assets.clean.transforms`), while reading: a parsed line whose key is not above the largest key of the
     parsed lines before it gets the reason `duplicate_key`, and the Boolean column `key_out_of_order` is true where
     the key is below it (the file is then not sorted)."""
-    fields_per_line = len(read_layout(raw_path, reader.imdb_file).columns)
     skipped = np.sort(skipped_lines.to_numpy()).astype(np.int64) if skipped_lines is not None else np.empty(0, np.int64)
 
     def batches(
         with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, _batch_size: int | None
     ) -> Iterator[pl.DataFrame]:
-        for frame in _blocks_read(reader, raw_path, snapshot_date, skipped, fields_per_line, keys_sorted):
+        text = blocks if blocks is not None else text_blocks(raw_path)
+        for frame in _blocks_read(reader, raw_path, text, snapshot_date, skipped, keys_sorted):
             if predicate is not None:
                 frame = frame.filter(predicate)
             if with_columns is not None:

@@ -2,7 +2,7 @@
 values) from one streaming pass, a fast plan's key-order assumption with its fallback, and reuse of tables already
 built from the same raw file by the same code."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,13 +121,19 @@ def side_table_metadata(side: SideTable) -> dict[str, dg.MetadataValue | int]:
 
 
 def store_clean_tables(path: Path, output: TableWithSideTables) -> dict[str, dg.MetadataValue | int]:
-    """Store `output` (see `store_table_with_side_tables`) and describe it: the table's catalogue metadata (the same
-    as the IO manager records), what happened, each side table, `rows_in` (the table's rows and the input rows
-    held aside) and the step's peak memory."""
-    written = store_table_with_side_tables(path, output)
+    """Store `output` (see `store_table_with_side_tables`) and describe it (`describe_clean_tables`)."""
+    return describe_clean_tables(path, output.side_tables, store_table_with_side_tables(path, output))
+
+
+def describe_clean_tables(
+    path: Path, side_tables: Sequence[SideTable], written: dict[str, dg.MetadataValue | int]
+) -> dict[str, dg.MetadataValue | int]:
+    """What a clean materialization records: the table's catalogue metadata (the same as the IO manager records),
+    what happened (`written`), each side table, `rows_in` (the table's rows and the input rows held aside) and the
+    step's peak memory."""
     metadata = {"path": dg.MetadataValue.path(str(path))} | parquet_table_metadata(path) | written
     metadata["rows_in"] = metadata["dagster/row_count"]
-    for side in output.side_tables:
+    for side in side_tables:
         side_metadata = side_table_metadata(side)
         if side.holds_input_rows:
             metadata["rows_in"] += side_metadata[f"{side.name}_rows"]

@@ -28,7 +28,7 @@ seen.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -210,19 +210,26 @@ class CleanSpec:
     dedup_key: pl.Expr
     """One Int64 (>= 0) per row: of lines with the same key, the first is kept and the others are quarantined as
     `duplicate_key`."""
-    parsed_lines: Callable[[Path, pl.Series | None, bool], pl.LazyFrame] | None = None
-    """A reader that parses the lines itself (`compiled_spec`): given the file, the line numbers to leave out and
-    `keys_sorted`, every other data line with `line_number`, `raw_line`, `reason` and the columns that `columns`
-    names; with `keys_sorted`, its repeated keys already found (`duplicate_key`, `key_out_of_order`: see
-    `compiled_reader.scan_compiled`)."""
+    parsed_lines: Callable[[Path, pl.Series | None, bool, Iterable[bytes] | None], pl.LazyFrame] | None = None
+    """A reader that parses the lines itself (`compiled_spec`): given the file, the line numbers to leave out,
+    `keys_sorted` and the file's text when it comes from elsewhere (`scan_compiled`), every other data line with
+    `line_number`, `raw_line`, `reason` and the columns that `columns` names; with `keys_sorted`, its repeated
+    keys already found (`duplicate_key`, `key_out_of_order`: see `compiled_reader.scan_compiled`)."""
 
 
-def build_clean_plan(raw_path: Path, spec: CleanSpec, keys_sorted: bool, invalid_utf8: Path | None = None) -> CleanPlan:
+def build_clean_plan(
+    raw_path: Path,
+    spec: CleanSpec,
+    keys_sorted: bool,
+    invalid_utf8: Path | None = None,
+    blocks: Iterable[bytes] | None = None,
+) -> CleanPlan:
     """The plan shared by all IMDb files, from the file's `spec`.
 
     `keys_sorted` says how repeated keys are found (see the module). `invalid_utf8`: the raw layer's list of the
     lines that are not UTF-8 (`raw_path` is then the repaired copy, whose line numbers are the file's): those lines
-    are quarantined as `invalid_utf8` with their exact bytes.
+    are quarantined as `invalid_utf8` with their exact bytes. `blocks`: `raw_path`'s text in blocks of whole lines
+    when it is read from elsewhere (the copy the raw layer is making), for the files a compiled reader reads.
     """
     if list(spec.columns) != list(spec.schema):
         raise ValueError(
@@ -233,9 +240,11 @@ def build_clean_plan(raw_path: Path, spec: CleanSpec, keys_sorted: bool, invalid
         skipped = None if invalid_lines is None else invalid_lines["line_number"]
         # In a sorted file the reader finds the repeated keys as it reads, by the rule below (measured at full
         # scale: 3 to 5 CPU-s less for title.principals than the polars pass).
-        parsed = spec.parsed_lines(raw_path, skipped, keys_sorted)
+        parsed = spec.parsed_lines(raw_path, skipped, keys_sorted, blocks)
         if not keys_sorted:
             parsed = _with_repeated_keys(parsed, spec.dedup_key, keys_sorted)
+    elif blocks is not None:
+        raise ValueError(f"{spec.imdb_file.dataset} is read by polars from its file, not from a text handed over")
     else:
         parsed = _with_repeated_keys(_scanned_lines(raw_path, spec, invalid_lines), spec.dedup_key, keys_sorted)
     parsed = parsed.with_columns(**{f"nulled_{index}": check.nulled for index, check in enumerate(spec.nullable)})
@@ -330,14 +339,18 @@ def compiled_spec(
         required=[],
         nullable=nullable,
         dedup_key=dedup_key,
-        parsed_lines=lambda path, skipped, keys_sorted: scan_compiled(
-            reader, path, snapshot_date, skipped, keys_sorted
+        parsed_lines=lambda path, skipped, keys_sorted, blocks: scan_compiled(
+            reader, path, snapshot_date, skipped, keys_sorted, blocks
         ),
     )
 
 
 def clean_title_basics(
-    raw_path: Path, snapshot_date: date, keys_sorted: bool = False, invalid_utf8: Path | None = None
+    raw_path: Path,
+    snapshot_date: date,
+    keys_sorted: bool = False,
+    invalid_utf8: Path | None = None,
+    blocks: Iterable[bytes] | None = None,
 ) -> CleanPlan:
     """title.basics: one row per title; years in 1870..snapshot year + 30 and runtimes >= 0 (0 and over 1,000
     minutes are real), anything else nulled; isAdult 0/1 as a bool; genres as a list of IMDb's genres (other
@@ -355,11 +368,15 @@ def clean_title_basics(
         ],
         dedup_key=pl.col("title_id"),
     )
-    return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8)
+    return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8, blocks)
 
 
 def clean_title_ratings(
-    raw_path: Path, snapshot_date: date, keys_sorted: bool = False, invalid_utf8: Path | None = None
+    raw_path: Path,
+    snapshot_date: date,
+    keys_sorted: bool = False,
+    invalid_utf8: Path | None = None,
+    blocks: Iterable[bytes] | None = None,
 ) -> CleanPlan:
     """title.ratings: one row per rated title; a rating outside 1..10 or a negative or unparseable vote count
     quarantines the line (there is nothing else in it)."""
@@ -380,11 +397,15 @@ def clean_title_ratings(
         nullable=[],
         dedup_key=pl.col("title_id"),
     )
-    return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8)
+    return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8, blocks)
 
 
 def clean_name_basics(
-    raw_path: Path, snapshot_date: date, keys_sorted: bool = False, invalid_utf8: Path | None = None
+    raw_path: Path,
+    snapshot_date: date,
+    keys_sorted: bool = False,
+    invalid_utf8: Path | None = None,
+    blocks: Iterable[bytes] | None = None,
 ) -> CleanPlan:
     """name.basics: one row per person; birth and death years in 1..snapshot year, anything else nulled;
     primaryProfession as a list (empty when IMDb wrote an empty value); knownForTitles as a list of title ids (bad
@@ -403,11 +424,15 @@ def clean_name_basics(
         ],
         dedup_key=pl.col("person_id"),
     )
-    return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8)
+    return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8, blocks)
 
 
 def clean_title_principals(
-    raw_path: Path, snapshot_date: date, keys_sorted: bool = False, invalid_utf8: Path | None = None
+    raw_path: Path,
+    snapshot_date: date,
+    keys_sorted: bool = False,
+    invalid_utf8: Path | None = None,
+    blocks: Iterable[bytes] | None = None,
 ) -> CleanPlan:
     """title.principals: one row per (title, ordering) credit; tconst, an ordering in 1..MAX_ORDERING (what the
     credit key holds) and nconst are required; characters (a JSON array of names) kept as written, nulled when it
@@ -419,4 +444,4 @@ def clean_title_principals(
         nullable=[nulled_field("characters")],
         dedup_key=credit_key(pl.col("title_id"), pl.col("ordering")),
     )
-    return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8)
+    return build_clean_plan(raw_path, spec, keys_sorted, invalid_utf8, blocks)

@@ -39,7 +39,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -51,11 +51,13 @@ from media_assets.atomic_files import file_lock, temporary_sibling, write_json_a
 from media_assets.sources.deltas import DeltaChunk, DeltaError, file_content, reconstruct, write_delta
 from media_assets.sources.imdb_files import ImdbFile
 from media_assets.sources.raw_files import (
+    INFLATE_INPUT_BYTES,
     RawFileError,
     RawLayout,
     VerifiedFile,
     copy_verified,
     sha256_of,
+    verified_copy,
     write_utf8_repaired_copy,
 )
 
@@ -252,10 +254,19 @@ class ArchiveRequest:
         return self.raw_dir / self.imdb_file.file_name
 
 
-def archive_file(request: ArchiveRequest, offer: Callable[[], SourceFile]) -> ArchiveResult:
+def archive_file(
+    request: ArchiveRequest,
+    offer: Callable[[], SourceFile],
+    read_along: "ReadAlong | None" = None,
+) -> ArchiveResult:
     """Make the archive of `request`'s file and day current, from the file `offer()` returns (called only when the
     source is needed). Serialized per file name by a lock, so concurrent runs neither copy twice nor see a
-    half-made archive."""
+    half-made archive.
+
+    When a new file is copied, `read_along.read` (if any) is handed its text (`ArchiveText`) and reads it as it is
+    copied and checked: the one inflate of the copy serves both (the clean step's read, see
+    `media_assets.clean.assets`). The file is archived when its last block was read, before `read_along` returns;
+    an error of the file (corrupt, truncated, a wrong header) is raised to `read_along` from the text it reads."""
     request.raw_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(request.raw_root / ".locks" / f"{request.imdb_file.file_name}.lock"):
         archived = _recheck_identity(read_archived(request.dest)) or _adopt_unrecorded(request)
@@ -269,7 +280,7 @@ def archive_file(request: ArchiveRequest, offer: Callable[[], SourceFile]) -> Ar
             return ArchiveResult(Outcome.UNCHANGED, archived, source)
         if archived is not None and request.published and not request.refetch_published:
             return _keep_published(request, archived, source)
-        return _archive_new(request, archived, source)
+        return _archive_new(request, archived, source, read_along)
 
 
 def _no_new_release(request: ArchiveRequest, source: SourceFile, sha256: str | None) -> ArchiveResult | None:
@@ -318,31 +329,24 @@ def _keep_published(request: ArchiveRequest, archived: ArchivedFile, source: Sou
     )
 
 
-def _archive_new(request: ArchiveRequest, archived: ArchivedFile | None, source: SourceFile) -> ArchiveResult:
+def _archive_new(
+    request: ArchiveRequest,
+    archived: ArchivedFile | None,
+    source: SourceFile,
+    read_along: "ReadAlong | None",
+) -> ArchiveResult:
     if archived is None and request.live and (no_release := _no_new_release(request, source, None)):
         return no_release
     dest = request.dest
     check_free_space(request.raw_dir, source.path.stat().st_size, request.min_free_bytes, source.origin)
     tmp = temporary_sibling(dest)
+    input_bytes = read_along.input_bytes if read_along is not None else INFLATE_INPUT_BYTES
+    text = ArchiveText(_copied_then_archived(request, archived, source, tmp, input_bytes))
     try:
-        try:
-            verified = copy_verified(source.path, tmp, request.imdb_file, source.origin)
-        except RawFileError:
-            if source.ours:
-                source.path.unlink(missing_ok=True)
-            raise
-        if archived is not None and archived.intact and verified.sha256 == archived.sha256:
-            _write_sidecar(dest, {**archived.record, "source_identity": _source_key(source)})
-            return ArchiveResult(Outcome.UNCHANGED, read_archived(request.dest), source)
-        if request.live and (no_release := _no_new_release(request, source, verified.sha256)):
-            return no_release
-        if archived is not None and (dependents := days_compacted_against(dest)):
-            raise BaseInUseError(
-                f"{dest} cannot be replaced by {source.origin}: the files of {', '.join(dependents)} are stored as "
-                "deltas against it (retention compacted them), and their content would be lost. The archive was "
-                "kept as it was."
-            )
-        _install(request, tmp, verified, source)
+        if read_along is not None:
+            read_along.read(text)
+        for _ in text:  # what the reader left, or all of it when nothing reads along
+            pass
     except OSError as error:
         if error.errno in _NO_ROOM:
             raise OSError(
@@ -352,7 +356,66 @@ def _archive_new(request: ArchiveRequest, archived: ArchivedFile | None, source:
             ) from error
         raise
     finally:
+        text.close()
         tmp.unlink(missing_ok=True)
+    return text.result
+
+
+class ArchiveText:
+    """The text of a new file as `archive_file` copies and checks it, in blocks of whole lines (`verified_copy`:
+    lines that are not UTF-8 come repaired). Once the last block was read, the file is archived (or found unchanged,
+    or no new release): `result` says how. Iterated once."""
+
+    def __init__(self, blocks: Generator[bytes, None, ArchiveResult]):
+        self._blocks = blocks
+        self._result: ArchiveResult | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._result is None:  # once read to the end, there is nothing more
+            self._result = yield from self._blocks
+
+    def close(self) -> None:
+        self._blocks.close()
+
+    @property
+    def result(self) -> ArchiveResult:
+        if self._result is None:
+            raise RuntimeError("the archive's outcome is known once all of the file's text was read")
+        return self._result
+
+
+@dataclass(frozen=True)
+class ReadAlong:
+    """A reader of a new file's text as `archive_file` copies it."""
+
+    read: Callable[[ArchiveText], None]
+    """Reads the text, all of it."""
+    input_bytes: int
+    """Compressed bytes inflated into one block of the text it is handed."""
+
+
+def _copied_then_archived(
+    request: ArchiveRequest, archived: ArchivedFile | None, source: SourceFile, tmp: Path, input_bytes: int
+) -> Generator[bytes, None, ArchiveResult]:
+    """The text of `source` as it is copied to `tmp` and checked; then what `archive_file` makes of it."""
+    try:
+        verified = yield from verified_copy(source.path, tmp, request.imdb_file, source.origin, input_bytes)
+    except RawFileError:
+        if source.ours:
+            source.path.unlink(missing_ok=True)
+        raise
+    if archived is not None and archived.intact and verified.sha256 == archived.sha256:
+        _write_sidecar(request.dest, {**archived.record, "source_identity": _source_key(source)})
+        return ArchiveResult(Outcome.UNCHANGED, read_archived(request.dest), source)
+    if request.live and (no_release := _no_new_release(request, source, verified.sha256)):
+        return no_release
+    if archived is not None and (dependents := days_compacted_against(request.dest)):
+        raise BaseInUseError(
+            f"{request.dest} cannot be replaced by {source.origin}: the files of {', '.join(dependents)} are stored "
+            "as deltas against it (retention compacted them), and their content would be lost. The archive was "
+            "kept as it was."
+        )
+    _install(request, tmp, verified, source)
     return ArchiveResult(Outcome.FETCHED, read_archived(request.dest), source)
 
 

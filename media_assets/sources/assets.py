@@ -1,25 +1,23 @@
 """Raw layer: the IMDb files of a day, archived under `<data dir>/raw/<partition>/` (see `sources.archive`).
 
-One asset, and so one step, per file: a bad file fails its own step only, and Dagster then skips only what depends
-on it (its clean table and what is built from that); the other files are archived and cleaned. Each raw asset
-also carries an asset check, run in the same step, that re-reads the stored file and compares it with the sha256
-recorded when it was archived.
+One asset per file, materialized by that file's step together with its clean table (`media_assets.clean.assets`:
+a new file is cleaned as it is copied, so it is inflated once): a bad file fails its own step only, and Dagster
+then skips only what depends on it; the other files are archived and cleaned. Each raw asset also carries an asset
+check, run in the same step, that re-reads the stored file and compares it with the sha256 recorded when it was
+archived.
 """
 
 import time
-from collections.abc import Iterator
 
 import dagster as dg
 
 from media_assets import owners
 from media_assets.atomic_files import remove_orphaned_temporaries
 from media_assets.partitions import daily_partitions, partition_date
-from media_assets.priorities import CRITICAL_PATH_OP_TAGS, LONGEST_STEP_OP_TAGS
 from media_assets.resources import DataLake
-from media_assets.retries import NETWORK_RETRY_POLICY
-from media_assets.sources.archive import ArchiveResult, Outcome, read_archived, stored_sha256s
+from media_assets.sources.archive import ArchiveResult, Outcome, ReadAlong, read_archived, stored_sha256s
 from media_assets.sources.http_download import DownloadError
-from media_assets.sources.imdb_files import IMDB_FILES, TITLE_PRINCIPALS, ImdbFile
+from media_assets.sources.imdb_files import ImdbFile
 from media_assets.sources.imdb_source import ImdbSource
 from media_assets.telemetry import peak_rss_bytes
 
@@ -107,79 +105,72 @@ def archive_check_result(imdb_file: ImdbFile, data_lake: DataLake, partition_key
     )
 
 
-def build_raw_asset(imdb_file: ImdbFile) -> dg.AssetsDefinition:
-    """The raw asset of one IMDb file, with its archive check run in the same step."""
-    key = raw_asset_key(imdb_file)
-    check_key = dg.AssetCheckKey(key, ARCHIVE_CHECK_NAME)
-
-    @dg.multi_asset(
-        name=key.path[-1],
-        specs=[
-            dg.AssetSpec(
-                key,
-                partitions_def=daily_partitions,
-                group_name=RAW_GROUP,
-                kinds={"file"},
-                owners=owners.DATA_ENGINEERING,
-                tags={"layer": "raw"},
-                # Not materialized when a live source has no new release: what depends on it is skipped, not failed.
-                skippable=True,
-                description=(
-                    f"IMDb's `{imdb_file.file_name}` for the partition's snapshot day, as published (gzipped TSV), "
-                    "archived under `raw/<day>/` from the configured source: copied, checked completely (gzip "
-                    "stream, header, UTF-8 of every line) before it replaces anything, never changed once the day "
-                    "is published. Metadata: size, sha256, layout (BOM, line ends, appended columns), lines and "
-                    "lines that are not UTF-8, what happened (`outcome`)."
-                ),
-            )
-        ],
-        check_specs=[
-            dg.AssetCheckSpec(
-                ARCHIVE_CHECK_NAME,
-                asset=key,
-                # Blocking: a clean table must not be built from an archive that changed after it was verified.
-                # It costs no step of its own (it runs in the raw step, or alone when only it is selected).
-                blocking=True,
-                description="The stored file still has the sha256 recorded when it was archived: the archive is the "
-                "only history of IMDb's files. Select it alone to audit past days.",
-            )
-        ],
+def raw_asset_spec(imdb_file: ImdbFile) -> dg.AssetSpec:
+    """The raw asset of one IMDb file (materialized by the file's step, `media_assets.clean.assets`)."""
+    return dg.AssetSpec(
+        raw_asset_key(imdb_file),
         partitions_def=daily_partitions,
-        can_subset=True,
-        # A server that is down for minutes does not fail the day: the step runs again after 30, 90 and 210 s.
-        retry_policy=NETWORK_RETRY_POLICY,
-        # The title.principals chain is the longest of a run: its raw file is fetched first.
-        op_tags=LONGEST_STEP_OP_TAGS if imdb_file == TITLE_PRINCIPALS else CRITICAL_PATH_OP_TAGS,
+        group_name=RAW_GROUP,
+        kinds={"file"},
+        owners=owners.DATA_ENGINEERING,
+        tags={"layer": "raw"},
+        # Not materialized when a live source has no new release: what depends on it is skipped, not failed.
+        skippable=True,
+        description=(
+            f"IMDb's `{imdb_file.file_name}` for the partition's snapshot day, as published (gzipped TSV), archived "
+            "under `raw/<day>/` from the configured source: copied, checked completely (gzip stream, header, UTF-8 "
+            "of every line) before it replaces anything, never changed once the day is published. Metadata: size, "
+            "sha256, layout (BOM, line ends, appended columns), lines and lines that are not UTF-8, what happened "
+            "(`outcome`)."
+        ),
     )
-    def raw_file(
-        context: dg.AssetExecutionContext, imdb_source: ImdbSource, data_lake: DataLake
-    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        if key in context.selected_asset_keys:
-            try:
-                result = archive_day_file(context, imdb_file, imdb_source, data_lake)
-            except DownloadError:
-                raise  # the server: worth the retry policy
-            except Exception as error:
-                # A bad file, a missing day, a full disk: the same again after a wait, so no retry.
-                raise dg.Failure(description=str(error), allow_retries=False) from error
-            if result is None:
-                return
-            yield result
-        if check_key in context.selected_asset_check_keys:
-            yield archive_check_result(imdb_file, data_lake, context.partition_key)
 
-    return raw_file
+
+def archive_check_spec(imdb_file: ImdbFile) -> dg.AssetCheckSpec:
+    """The raw asset's archive check, run in the file's step."""
+    return dg.AssetCheckSpec(
+        ARCHIVE_CHECK_NAME,
+        asset=raw_asset_key(imdb_file),
+        # Blocking: a clean table must not be built from an archive that changed after it was verified. It costs no
+        # step of its own (it runs in the file's step, or alone when only it is selected).
+        blocking=True,
+        description="The stored file still has the sha256 recorded when it was archived: the archive is the only "
+        "history of IMDb's files. Select it alone to audit past days.",
+    )
+
+
+def materialize_raw(
+    context: dg.AssetExecutionContext,
+    imdb_file: ImdbFile,
+    imdb_source: ImdbSource,
+    data_lake: DataLake,
+    read_along: ReadAlong | None = None,
+) -> dg.MaterializeResult | None:
+    """`archive_day_file`, its errors as the step's failure: a download error is retried (the server), anything
+    else fails without retry (a bad file, a missing day, a full disk: the same again after a wait)."""
+    try:
+        return archive_day_file(context, imdb_file, imdb_source, data_lake, read_along)
+    except DownloadError:
+        raise
+    except Exception as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
 
 
 def archive_day_file(
-    context: dg.AssetExecutionContext, imdb_file: ImdbFile, imdb_source: ImdbSource, data_lake: DataLake
+    context: dg.AssetExecutionContext,
+    imdb_file: ImdbFile,
+    imdb_source: ImdbSource,
+    data_lake: DataLake,
+    read_along: ReadAlong | None = None,
 ) -> dg.MaterializeResult | None:
-    """Archive the partition's file; its materialization, or None when a live source has no new release."""
+    """Archive the partition's file (a new file's text handed to `read_along` as it is copied); its
+    materialization, or None when a live source has no new release."""
     started = time.perf_counter()
     day = partition_date(context.partition_key)
     for removed in remove_orphans_of_day(data_lake, context.partition_key):
         context.log.info(f"removed {removed}, left by a writer that no longer runs")
-    result = imdb_source.archive(imdb_file, day, data_lake.raw_root, data_lake.published.is_published(day))
+    published = data_lake.published.is_published(day)
+    result = imdb_source.archive(imdb_file, day, data_lake.raw_root, published, read_along)
     if result.message:
         context.log.warning(result.message)
     if result.outcome is Outcome.NO_NEW_RELEASE:
@@ -199,6 +190,3 @@ def archive_day_file(
         # Downstream steps can tell from the checksum whether the snapshot really changed.
         data_version=dg.DataVersion(result.archived.sha256),
     )
-
-
-raw_assets = [build_raw_asset(imdb_file) for imdb_file in IMDB_FILES]

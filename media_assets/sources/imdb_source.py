@@ -14,7 +14,14 @@ import dagster as dg
 import httpx
 from pydantic import Field
 
-from media_assets.sources.archive import ArchiveRequest, ArchiveResult, SourceFile, archive_file, check_free_space
+from media_assets.sources.archive import (
+    ArchiveRequest,
+    ArchiveResult,
+    ReadAlong,
+    SourceFile,
+    archive_file,
+    check_free_space,
+)
 from media_assets.sources.http_download import download_file, head_validators, last_modified_day
 from media_assets.sources.imdb_files import ImdbFile
 from media_assets.sources.sample_snapshots import sample_snapshot_folder
@@ -58,8 +65,16 @@ class ImdbSource(dg.ConfigurableResource, ABC):
         """For a live source asked for a past day: whether what it serves now is still that day's snapshot."""
         return False
 
-    def archive(self, imdb_file: ImdbFile, snapshot_date: dt.date, raw_root: Path, published: bool) -> ArchiveResult:
-        """Bring `raw_root/<day>/<file>` up to date from this source (see `media_assets.sources.archive`)."""
+    def archive(
+        self,
+        imdb_file: ImdbFile,
+        snapshot_date: dt.date,
+        raw_root: Path,
+        published: bool,
+        read_along: ReadAlong | None = None,
+    ) -> ArchiveResult:
+        """Bring `raw_root/<day>/<file>` up to date from this source (see `media_assets.sources.archive`; a new file's
+        text is handed to `read_along` as it is copied)."""
         request = ArchiveRequest(
             imdb_file=imdb_file,
             day=snapshot_date,
@@ -71,7 +86,9 @@ class ImdbSource(dg.ConfigurableResource, ABC):
             min_free_bytes=self.min_free_bytes,
             serves_past_day=lambda: self.still_serves(imdb_file, snapshot_date),
         )
-        return archive_file(request, lambda: self.offer(imdb_file, snapshot_date, raw_root / ".cache" / self.kind))
+        return archive_file(
+            request, lambda: self.offer(imdb_file, snapshot_date, raw_root / ".cache" / self.kind), read_along
+        )
 
 
 class SampleImdbSource(ImdbSource):
