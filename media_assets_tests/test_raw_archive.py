@@ -645,3 +645,20 @@ def test_a_truncated_file_cleaned_as_it_is_archived_replaces_neither_the_archive
     assert archive.read_bytes() == good
     assert clean_files(resources["data_lake"], TITLE_PRINCIPALS) == tables
     assert leftovers(tmp_path / "data") == []
+
+
+def test_the_check_trusts_the_hash_made_while_copying_only_in_the_step_that_copied(tmp_path):
+    put(tmp_path / "mirror", DAY, TITLE_RATINGS, gz(TITLE_RATINGS, RATINGS_LINES))
+    resources = lake_resources(tmp_path, FileImdbSource(folder=str(tmp_path / "mirror" / "{date}")))
+
+    def check_metadata(result: dg.ExecuteInProcessResult) -> dict:
+        [evaluation] = result.get_asset_check_evaluations()
+        assert evaluation.passed
+        return {key: value.value for key, value in evaluation.metadata.items()}
+
+    copied = check_metadata(materialize(resources, [TITLE_RATINGS]))
+    archive = resources["data_lake"].raw_dir(PARTITION) / TITLE_RATINGS.file_name
+    assert copied["hashed"] == "as it was copied, by this step"
+    assert copied["sha256"] == copied["recorded_sha256"] == sha256(archive)
+    again = check_metadata(materialize(resources, [TITLE_RATINGS]))  # unchanged: nothing copied, so re-read
+    assert again["hashed"] == "re-read now" and again["sha256"] == sha256(archive)

@@ -259,6 +259,7 @@ def build_file_assets(step: CleanStep) -> dg.AssetsDefinition:
         snapshot_date = partition_date(partition_key)
         cleaning = clean_key in context.selected_asset_keys
         cleaned: dict[str, dg.MetadataValue | int] | None = None
+        fetched = False
         if raw_key in context.selected_asset_keys:
 
             def clean_along(text: ArchiveText) -> None:
@@ -271,9 +272,10 @@ def build_file_assets(step: CleanStep) -> dg.AssetsDefinition:
             raw = materialize_raw(context, imdb_file, imdb_source, data_lake, read_along)
             if raw is None:
                 return  # no new release: neither asset is materialized
+            fetched = raw.metadata["fetched"]
             yield raw
         if check_key in context.selected_asset_check_keys:
-            check = archive_check_result(imdb_file, data_lake, partition_key)
+            check = archive_check_result(imdb_file, data_lake, partition_key, hashed_in_this_step=fetched)
             yield check
             if not check.passed:
                 return  # blocking: no clean table from an archive that changed
