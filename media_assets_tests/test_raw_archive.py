@@ -662,3 +662,78 @@ def test_the_check_trusts_the_hash_made_while_copying_only_in_the_step_that_copi
     assert copied["sha256"] == copied["recorded_sha256"] == sha256(archive)
     again = check_metadata(materialize(resources, [TITLE_RATINGS]))  # unchanged: nothing copied, so re-read
     assert again["hashed"] == "re-read now" and again["sha256"] == sha256(archive)
+
+
+KILLED_FILE_STEP = textwrap.dedent(
+    """
+    import sys
+    import dagster as dg
+    from media_assets.clean.assets import file_assets
+    from media_assets.io_managers import ParquetIOManager
+    from media_assets.resources import DataLake
+    from media_assets.sources.archive import SourceFile
+    from media_assets.sources.imdb_source import FileImdbSource
+    class FifoSource(FileImdbSource):  # the mirror's file is a fifo, which the file source would refuse
+        def offer(self, imdb_file, snapshot_date, cache_dir):
+            return SourceFile(self.source_path(imdb_file, snapshot_date), "a fifo", ours=False)
+    mirror, data, partition = sys.argv[1:]
+    lake = DataLake(root=data)
+    resources = {"imdb_source": FifoSource(folder=mirror + "/{date}"), "data_lake": lake,
+                 "io_manager": ParquetIOManager(data_lake=lake)}
+    dg.materialize(file_assets, selection=["raw_title_principals", "clean_title_principals"], partition_key=partition,
+                   resources=resources)
+    """
+)
+
+
+def open_fifo_for_writing(fifo: Path, reader: subprocess.Popen) -> int:
+    """The write end of `fifo` once `reader` opened it (fails rather than blocks when it never does)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            descriptor = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: no reader yet
+            assert reader.poll() is None and time.monotonic() < deadline, "the step never opened its source"
+            time.sleep(0.05)
+            continue
+        os.set_blocking(descriptor, True)
+        return descriptor
+
+
+def test_a_file_step_killed_while_it_cleans_the_copy_leaves_nothing_a_rerun_does_not_replace(tmp_path):
+    lines = [
+        f'tt{title:07d}\t{n}\tnm{title + n:07d}\tactor\t\\N\t["Role {n}"]' for title in range(1, 60_000) for n in (1, 2)
+    ]
+    data = gz(TITLE_PRINCIPALS, lines)
+    mirror_file = tmp_path / "mirror" / PARTITION / TITLE_PRINCIPALS.file_name
+    mirror_file.parent.mkdir(parents=True)
+    os.mkfifo(mirror_file)  # a source that stops mid-file: the step is then in the middle of its one pass
+    step = subprocess.Popen(
+        [sys.executable, "-c", KILLED_FILE_STEP, str(tmp_path / "mirror"), str(tmp_path / "data"), PARTITION],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with os.fdopen(open_fifo_for_writing(mirror_file, step), "wb") as feed:
+            feed.write(data[: len(data) // 2])
+            feed.flush()
+            deadline = time.monotonic() + 60
+            # The archive's copy and the three clean files being written, all temporaries.
+            while len(leftovers(tmp_path / "data")) < 4 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(leftovers(tmp_path / "data")) == 4, leftovers(tmp_path / "data")
+            step.send_signal(signal.SIGKILL)
+            step.wait(timeout=30)
+    finally:
+        step.kill()
+    mirror_file.unlink()
+    mirror_file.write_bytes(data)
+
+    resources = lake_resources(tmp_path, FileImdbSource(folder=str(tmp_path / "mirror" / "{date}")))
+    assert materialize(resources, [TITLE_PRINCIPALS]).success
+    assert leftovers(tmp_path / "data") == []
+    archive = resources["data_lake"].raw_dir(PARTITION) / TITLE_PRINCIPALS.file_name
+    assert archive.read_bytes() == data
+    table = pl.read_parquet(resources["data_lake"].table_path("clean_title_principals", PARTITION))
+    assert table.height == len(lines)
+    assert table["characters"].to_list() == [line.split("\t")[5] for line in lines]
