@@ -156,31 +156,21 @@ def materialize_raw(
     data_lake: DataLake,
     read_along: ReadAlong | None = None,
 ) -> dg.MaterializeResult | None:
-    """`archive_day_file`, its errors as the step's failure: a download error is retried (the server), anything
-    else fails without retry (a bad file, a missing day, a full disk: the same again after a wait)."""
-    try:
-        return archive_day_file(context, imdb_file, imdb_source, data_lake, read_along)
-    except DownloadError:
-        raise
-    except Exception as error:
-        raise dg.Failure(description=str(error), allow_retries=False) from error
-
-
-def archive_day_file(
-    context: dg.AssetExecutionContext,
-    imdb_file: ImdbFile,
-    imdb_source: ImdbSource,
-    data_lake: DataLake,
-    read_along: ReadAlong | None = None,
-) -> dg.MaterializeResult | None:
     """Archive the partition's file (a new file's text handed to `read_along` as it is copied); its
-    materialization, or None when a live source has no new release."""
+    materialization, or None when a live source has no new release. A download error is raised as it is, for the
+    retry policy (the server); any other error of the archive fails the step without retry (a bad file, a missing
+    day, a full disk: the same again after a wait)."""
     started = time.perf_counter()
     day = partition_date(context.partition_key)
     for removed in remove_orphans_of_day(data_lake, context.partition_key):
         context.log.info(f"removed {removed}, left by a writer that no longer runs")
     published = data_lake.published.is_published(day)
-    result = imdb_source.archive(imdb_file, day, data_lake.raw_root, published, read_along)
+    try:
+        result = imdb_source.archive(imdb_file, day, data_lake.raw_root, published, read_along)
+    except DownloadError:
+        raise
+    except Exception as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
     if result.message:
         context.log.warning(result.message)
     if result.outcome is Outcome.NO_NEW_RELEASE:
