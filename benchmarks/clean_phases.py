@@ -68,7 +68,7 @@ def run_pass(name: str, raw_path: Path, out_dir: Path, snapshot_date: dt.date) -
             engine="streaming"
         )
     elif name == "parse":
-        plan = step.clean(raw_path, snapshot_date, True, None)
+        plan = step.clean(raw_path, snapshot_date, True, None, None)
         pl.collect_all(
             [
                 plan.table.select(pl.all().null_count()),

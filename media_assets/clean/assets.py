@@ -2,7 +2,7 @@
 in the same step as the file's raw asset (`build_file_assets`)."""
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -77,7 +77,8 @@ class CleanStep:
     """What differs between the clean assets."""
 
     imdb_file: ImdbFile
-    clean: Callable[[Path, date, bool, Path | None], CleanPlan]
+    clean: Callable[[Path, date, bool, Path | None, Iterable[bytes] | None], CleanPlan]
+    """`transforms.clean_<dataset>`: raw file, snapshot day, keys sorted, lines not UTF-8, the text read along."""
     summary: str
     longest: bool = False
     """The longest step of a run (title.principals): started before the others."""
@@ -146,13 +147,13 @@ def clean_output(
             assumption=assumption,
         )
 
-    sorted_plan = step.clean(scan_path, snapshot_date, True, invalid_utf8)
+    sorted_plan = step.clean(scan_path, snapshot_date, True, invalid_utf8, None)
     return output(
         sorted_plan,
         Assumption(
             "keys_in_order",
             holds=sorted_plan.keys_in_order,
-            fallback=lambda: output(step.clean(scan_path, snapshot_date, False, invalid_utf8)),
+            fallback=lambda: output(step.clean(scan_path, snapshot_date, False, invalid_utf8, None)),
         ),
     )
 

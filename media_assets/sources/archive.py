@@ -10,8 +10,9 @@
     raw/.locks/<file>.lock                    one writer of a file at a time, whatever the day (flock)
 
 A new file is copied to a temporary named by `temporary_sibling` (pid in the name), checked completely in the
-same read (`raw_files.copy_verified`), and renamed into place only when good; the sidecar is written last. The
-user's files are only ever read.
+same read (`raw_files.verified_copy`, whose checked text the clean step may parse as it comes: `ArchiveText`), and
+renamed into place only when good; the sidecar is written last. The user's files are only ever read. The lock of a
+file is held while its text is read along, so another day's step of the same file waits for that clean to end.
 
 "Unchanged" is decided without reading when the source file's identity (inode, size, mtime_ns, ctime_ns: any
 write, `cp -p` and `rsync -t` included, changes the ctime) is the one recorded, else by sha256.
@@ -161,6 +162,39 @@ class ArchiveResult:
     """For the outcomes a person should hear about: what happened and what to do."""
 
 
+class ArchiveText:
+    """The text of a new file as `archive_file` copies and checks it, in blocks of whole lines (`verified_copy`:
+    lines that are not UTF-8 come repaired). Once the last block was read, the file is archived (or found unchanged,
+    or no new release): `result` says how. Iterated once."""
+
+    def __init__(self, blocks: Generator[bytes, None, ArchiveResult]):
+        self._blocks = blocks
+        self._result: ArchiveResult | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._result is None:  # once read to the end, there is nothing more
+            self._result = yield from self._blocks
+
+    def close(self) -> None:
+        self._blocks.close()
+
+    @property
+    def result(self) -> ArchiveResult:
+        if self._result is None:
+            raise RuntimeError("the archive's outcome is known once all of the file's text was read")
+        return self._result
+
+
+@dataclass(frozen=True)
+class ReadAlong:
+    """A reader of a new file's text as `archive_file` copies it."""
+
+    read: Callable[[ArchiveText], None]
+    """Reads the text, all of it."""
+    input_bytes: int
+    """Compressed bytes inflated into one block of the text it is handed."""
+
+
 def file_identity(path: Path) -> dict[str, int]:
     stat = path.stat()
     return {"inode": stat.st_ino, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns}
@@ -257,7 +291,7 @@ class ArchiveRequest:
 def archive_file(
     request: ArchiveRequest,
     offer: Callable[[], SourceFile],
-    read_along: "ReadAlong | None" = None,
+    read_along: ReadAlong | None = None,
 ) -> ArchiveResult:
     """Make the archive of `request`'s file and day current, from the file `offer()` returns (called only when the
     source is needed). Serialized per file name by a lock, so concurrent runs neither copy twice nor see a
@@ -333,7 +367,7 @@ def _archive_new(
     request: ArchiveRequest,
     archived: ArchivedFile | None,
     source: SourceFile,
-    read_along: "ReadAlong | None",
+    read_along: ReadAlong | None,
 ) -> ArchiveResult:
     if archived is None and request.live and (no_release := _no_new_release(request, source, None)):
         return no_release
@@ -359,39 +393,6 @@ def _archive_new(
         text.close()
         tmp.unlink(missing_ok=True)
     return text.result
-
-
-class ArchiveText:
-    """The text of a new file as `archive_file` copies and checks it, in blocks of whole lines (`verified_copy`:
-    lines that are not UTF-8 come repaired). Once the last block was read, the file is archived (or found unchanged,
-    or no new release): `result` says how. Iterated once."""
-
-    def __init__(self, blocks: Generator[bytes, None, ArchiveResult]):
-        self._blocks = blocks
-        self._result: ArchiveResult | None = None
-
-    def __iter__(self) -> Iterator[bytes]:
-        if self._result is None:  # once read to the end, there is nothing more
-            self._result = yield from self._blocks
-
-    def close(self) -> None:
-        self._blocks.close()
-
-    @property
-    def result(self) -> ArchiveResult:
-        if self._result is None:
-            raise RuntimeError("the archive's outcome is known once all of the file's text was read")
-        return self._result
-
-
-@dataclass(frozen=True)
-class ReadAlong:
-    """A reader of a new file's text as `archive_file` copies it."""
-
-    read: Callable[[ArchiveText], None]
-    """Reads the text, all of it."""
-    input_bytes: int
-    """Compressed bytes inflated into one block of the text it is handed."""
 
 
 def _copied_then_archived(
