@@ -664,7 +664,7 @@ def test_the_check_trusts_the_hash_made_while_copying_only_in_the_step_that_copi
     assert again["hashed"] == "re-read now" and again["sha256"] == sha256(archive)
 
 
-KILLED_FILE_STEP = textwrap.dedent(
+FILE_STEP = textwrap.dedent(
     """
     import sys
     import dagster as dg
@@ -676,14 +676,25 @@ KILLED_FILE_STEP = textwrap.dedent(
     class FifoSource(FileImdbSource):  # the mirror's file is a fifo, which the file source would refuse
         def offer(self, imdb_file, snapshot_date, cache_dir):
             return SourceFile(self.source_path(imdb_file, snapshot_date), "a fifo", ours=False)
-    mirror, data, partition = sys.argv[1:]
+    mirror, data, partition, source = sys.argv[1:]
     lake = DataLake(root=data)
-    resources = {"imdb_source": FifoSource(folder=mirror + "/{date}"), "data_lake": lake,
-                 "io_manager": ParquetIOManager(data_lake=lake)}
-    dg.materialize(file_assets, selection=["raw_title_principals", "clean_title_principals"], partition_key=partition,
-                   resources=resources)
+    imdb_source = (FifoSource if source == "fifo" else FileImdbSource)(folder=mirror + "/{date}")
+    resources = {"imdb_source": imdb_source, "data_lake": lake, "io_manager": ParquetIOManager(data_lake=lake)}
+    result = dg.materialize(file_assets, selection=["raw_title_principals", "clean_title_principals"],
+                            partition_key=partition, resources=resources)
+    print(result.success)
     """
 )
+
+
+def file_step(tmp_path: Path, source: str) -> subprocess.Popen:
+    """title.principals' step of the test day in a process of its own, from the mirror under `tmp_path`."""
+    return subprocess.Popen(
+        [sys.executable, "-c", FILE_STEP, str(tmp_path / "mirror"), str(tmp_path / "data"), PARTITION, source],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
 
 
 def open_fifo_for_writing(fifo: Path, reader: subprocess.Popen) -> int:
@@ -708,11 +719,7 @@ def test_a_file_step_killed_while_it_cleans_the_copy_leaves_nothing_a_rerun_does
     mirror_file = tmp_path / "mirror" / PARTITION / TITLE_PRINCIPALS.file_name
     mirror_file.parent.mkdir(parents=True)
     os.mkfifo(mirror_file)  # a source that stops mid-file: the step is then in the middle of its one pass
-    step = subprocess.Popen(
-        [sys.executable, "-c", KILLED_FILE_STEP, str(tmp_path / "mirror"), str(tmp_path / "data"), PARTITION],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    step = file_step(tmp_path, "fifo")
     try:
         with os.fdopen(open_fifo_for_writing(mirror_file, step), "wb") as feed:
             feed.write(data[: len(data) // 2])
@@ -737,3 +744,21 @@ def test_a_file_step_killed_while_it_cleans_the_copy_leaves_nothing_a_rerun_does
     table = pl.read_parquet(resources["data_lake"].table_path("clean_title_principals", PARTITION))
     assert table.height == len(lines)
     assert table["characters"].to_list() == [line.split("\t")[5] for line in lines]
+
+
+def test_two_runs_of_a_file_step_at_once_archive_and_clean_it_once_and_both_succeed(tmp_path):
+    lines = [f'tt{title:07d}\t1\tnm{title:07d}\tself\t\\N\t["Self {title}"]' for title in range(1, 150_000)]
+    data = put(tmp_path / "mirror", DAY, TITLE_PRINCIPALS, gz(TITLE_PRINCIPALS, lines)).read_bytes()
+    steps = [file_step(tmp_path, "file") for _ in range(2)]
+    assert [step.communicate(timeout=300)[0].strip() for step in steps] == ["True", "True"]
+
+    data_lake = DataLake(root=str(tmp_path / "data"))
+    archive = data_lake.raw_dir(PARTITION) / TITLE_PRINCIPALS.file_name
+    assert archive.read_bytes() == data
+    assert leftovers(tmp_path / "data") == []
+    # The one that waited for the file's lock found it archived and its tables made from it, and kept them.
+    table = pl.read_parquet(data_lake.table_path("clean_title_principals", PARTITION))
+    assert table["characters"].to_list() == [line.split("\t")[5] for line in lines]
+    apart = lake_resources(tmp_path / "apart", FileImdbSource(folder=str(tmp_path / "mirror" / "{date}")))
+    assert materialize(apart, [TITLE_PRINCIPALS]).success
+    assert clean_files(data_lake, TITLE_PRINCIPALS) == clean_files(apart["data_lake"], TITLE_PRINCIPALS)
