@@ -9,7 +9,13 @@ import subprocess
 import sys
 
 from benchmarks.clean_phases import PASSES, phase_rows
-from benchmarks.full_scale import STEP_PEAK_TARGET_BYTES, median_day, start_warm, target_verdicts
+from benchmarks.full_scale import (
+    STEP_PEAK_TARGET_BYTES,
+    free_memory_bytes,
+    median_day,
+    start_warm,
+    target_verdicts,
+)
 
 
 def _day(wall: float, cpu: float, peak: int, principals_seconds: float, principals_cpu: float) -> dict:
@@ -53,6 +59,21 @@ def test_median_day_takes_each_figures_median_and_the_worst_peak():
     assert principals["rows_per_s"] == round(1000 / 45)
     assert principals["peak_rss_mb"] == 2000
     assert (raw["step"], raw["cpu_seconds"], raw["peak_rss_mb"]) == ("raw_title_principals", None, None)
+
+
+def test_median_day_takes_the_median_free_memory_of_the_runs_that_know_it():
+    days = [_day(100, 200, 1, 50, 80), _day(90, 210, 1, 40, 70), _day(120, 190, 1, 45, 90)]
+    for day, free in zip(days, (6_000_000_000, None, 20_000_000_000), strict=True):
+        day["free_memory_bytes_at_start"] = free
+    assert median_day(days)["free_memory_bytes_at_start"] == 13_000_000_000
+    assert median_day(days[1:2])["free_memory_bytes_at_start"] is None
+
+
+def test_free_memory_is_what_proc_meminfo_says():
+    with open("/proc/meminfo") as meminfo:
+        [free_kib] = [int(line.split()[1]) for line in meminfo if line.startswith("MemFree:")]
+    # Free memory moves between the two reads: they agree within 64 MiB.
+    assert abs(free_memory_bytes() - free_kib * 1024) < 64 << 20
 
 
 def test_target_verdicts_compare_the_medians_with_the_limits():
