@@ -64,9 +64,10 @@ STEP_PEAK_TARGET_BYTES = 2_500_000_000
 
 def free_memory_bytes() -> int | None:
     """Memory no page cache or process holds (`MemFree`), None off Linux. A build that starts with little of it
-    makes the kernel reclaim cached pages for everything it allocates and writes: the same next day, from copies of
-    one DAGSTER_HOME, took 99.1 s (28.1 s of system time) with 6.2 GB free at its start, 92.4 and 93.0 s (19.5 and
-    19.2) with 17-23 GB free. Each build reports it, as what its figures depend on besides the code."""
+    makes the kernel reclaim cached pages for what it allocates and writes: the same next day, from copies of one
+    DAGSTER_HOME, took 99.1 s (28.1 s of system time) with 6.2 GB free at its start, 92.2-93.0 s (17.5-19.5) with
+    17-23 GB free; a first day took the same with 13.5 or 15.7 GB free. Each build reports it, as a state of the
+    machine its figures depend on besides the code."""
     try:
         with open("/proc/meminfo") as meminfo:
             for line in meminfo:
