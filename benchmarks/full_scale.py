@@ -15,11 +15,12 @@ Generates (or reuses, keyed by scale, seed and day) a sample under benchmarks/ou
 3. builds the same cleaned tables, star schema and headline KPIs with `benchmarks/duckdb_reference.sql` in a
    process of its own (all cores, DuckDB's default memory limit): wall time, CPU seconds, peak RSS.
 
-It prints each build's median over the runs, the ratio ours / DuckDB and the verdicts on the targets (first day
-<= 0.6 x DuckDB's wall time, next day no slower than the first, every step <= 2.5 GB peak), and writes every
-figure, each run's included, to benchmarks/out/full_scale-<scale>.json. It exits non-zero when, in any run, the two
-builds disagree on the row count of a table or on the KPI headline figures (C, m and the top-10 movies and TV
-series), so the comparison is between equal results; a missed target is reported, not an error.
+Each build also reports the free memory it started with (`free_memory_bytes`). It prints each build's median over
+the runs, the ratio ours / DuckDB and the verdicts on the targets (first day <= 0.6 x DuckDB's wall time, next day
+no slower than the first, every step <= 2.5 GB peak), and writes every figure, each run's included, to
+benchmarks/out/full_scale-<scale>.json. It exits non-zero when, in any run, the two builds disagree on the row
+count of a table or on the KPI headline figures (C, m and the top-10 movies and TV series), so the comparison is
+between equal results; a missed target is reported, not an error.
 `--rematerialize` runs the first day a second time in the same DAGSTER_HOME and reports its times: the raw
 files are unchanged, so nothing is fetched again and the clean steps keep their tables instead of re-parsing.
 """
@@ -442,7 +443,7 @@ def median_day(days: list[dict]) -> dict:
         name: round(statistics.median(day[name] for day in days), 2)
         for name in ("wall_seconds", "cpu_seconds", "orchestration_cpu_seconds", "bytes_added")
     }
-    summary["free_memory_bytes_at_start"] = median_or_none([day.get("free_memory_bytes_at_start") for day in days])
+    summary["free_memory_bytes_at_start"] = median_or_none([day["free_memory_bytes_at_start"] for day in days])
     # The worst run's peak: the memory target is about every step of every run.
     summary["largest_step_peak_rss_bytes"] = max(day["largest_step_peak_rss_bytes"] for day in days)
     rows_by_step: dict[str, list[dict]] = {}

@@ -23,6 +23,7 @@ def _day(wall: float, cpu: float, peak: int, principals_seconds: float, principa
         "wall_seconds": wall,
         "cpu_seconds": cpu,
         "orchestration_cpu_seconds": 5.0,
+        "free_memory_bytes_at_start": None,
         "bytes_added": 100,
         "largest_step_peak_rss_bytes": peak,
         "steps": [
