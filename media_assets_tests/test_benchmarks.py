@@ -13,7 +13,7 @@ from benchmarks.full_scale import (
     STEP_PEAK_TARGET_BYTES,
     free_memory_bytes,
     median_day,
-    start_warm,
+    start_cached,
     target_verdicts,
 )
 
@@ -147,17 +147,30 @@ def _cached_pages(path) -> int:
         os.close(descriptor)
 
 
-def test_start_warm_reads_the_files_under_its_folders_into_the_page_cache(tmp_path):
-    inputs, data, elsewhere = tmp_path / "inputs", tmp_path / "data" / "tables", tmp_path / "elsewhere"
-    files = [inputs / "title.principals.tsv.gz", data / "clean.parquet", elsewhere / "left.bin"]
+def _drop_from_page_cache(path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(descriptor)
+
+
+def test_start_cached_drops_the_evicted_files_then_reads_the_inputs_into_the_page_cache(tmp_path):
+    day, data, elsewhere = tmp_path / "samples" / "2026-11-25", tmp_path / "data", tmp_path / "elsewhere"
+    other_day = tmp_path / "samples" / "2026-11-24" / "title.principals.tsv.gz"
+    source = day / "title.principals.tsv.gz"
+    staged, published = data / "tables" / "clean.parquet", data / "published" / "dim_title.parquet"
+    files = [source, other_day, staged, published, elsewhere / "left.bin"]
     for path in files:
-        path.parent.mkdir(parents=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(os.urandom(4 << 20))
     os.sync()
-    for path in files:  # out of the page cache, as after a day of other work
-        descriptor = os.open(path, os.O_RDONLY)
-        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-        os.close(descriptor)
-    assert [_cached_pages(path) for path in files] == [0, 0, 0]
-    start_warm(inputs, tmp_path / "data", tmp_path / "not-made-yet")
-    assert [_cached_pages(path) for path in files] == [(4 << 20) // mmap.PAGESIZE] * 2 + [0]
+    _drop_from_page_cache(source)  # the day's file: out of the cache, as after a day of other work
+    for path in files[1:]:  # every other file: cached, as after the build before
+        path.read_bytes()
+    whole = (4 << 20) // mmap.PAGESIZE
+    assert [_cached_pages(path) for path in files] == [0] + [whole] * 4
+
+    start_cached(inputs=(day, data / "published", data / "not-made-yet"), evicted=(day.parent, data))
+
+    # The inputs are cached (the published file was dropped with the data, then read), the other sample day and the
+    # staged table are not, and a file outside both is left as it was.
+    assert [_cached_pages(path) for path in files] == [whole, 0, 0, whole, whole]
