@@ -222,8 +222,9 @@ def start_cached(inputs: tuple[Path, ...], evicted: tuple[Path, ...]) -> None:
     sync), and the published history the day builds on. So every build, ours and DuckDB's, first or next day,
     starts with its inputs cached and nothing else of the benchmark's, and no build's writes queue behind another's
     write-back (measured: the raw copy of title.principals took 1.5 s of system time alone, 3.3-4.7 s with 3.4 GB
-    being written back). Left cached, the first day's 3.3 GB cost the next day its 6 % (measured: see
-    benchmarks/README.md). Dropping needs `posix_fadvise` (Linux); elsewhere files are only read."""
+    being written back). Left cached, the first day's 3.3 GB made the next day 6 % slower than the first, against
+    3 % once dropped (benchmarks/README.md). Dropping needs `posix_fadvise` (Linux); elsewhere files are only
+    read."""
     os.sync()
     if hasattr(os, "posix_fadvise"):
         for path in (file for folder in evicted for file in files_under(folder)):
