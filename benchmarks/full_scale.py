@@ -215,6 +215,15 @@ def files_under(path: Path) -> list[Path]:
     return [file for file in candidates if file.is_file() and not file.is_symlink()]
 
 
+def drop_from_page_cache(path: Path) -> None:
+    """Drop a file's clean pages from the page cache (Linux's `posix_fadvise`; written pages must be synced first)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(descriptor)
+
+
 def start_cached(inputs: tuple[Path, ...], evicted: tuple[Path, ...]) -> None:
     """Start a build from the page cache of a daily run: every written page is put on disk, the files under
     `evicted` (the benchmark's other files: every sample day, the run's data) are dropped from the page cache,
@@ -228,11 +237,7 @@ def start_cached(inputs: tuple[Path, ...], evicted: tuple[Path, ...]) -> None:
     os.sync()
     if hasattr(os, "posix_fadvise"):
         for path in (file for folder in evicted for file in files_under(folder)):
-            descriptor = os.open(path, os.O_RDONLY)
-            try:
-                os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-            finally:
-                os.close(descriptor)
+            drop_from_page_cache(path)
     for path in (file for folder in inputs for file in files_under(folder)):
         with path.open("rb", buffering=0) as reader:
             while reader.read(WARM_READ_BYTES):

@@ -11,6 +11,7 @@ import sys
 from benchmarks.clean_phases import PASSES, phase_rows
 from benchmarks.full_scale import (
     STEP_PEAK_TARGET_BYTES,
+    drop_from_page_cache,
     free_memory_bytes,
     median_day,
     start_cached,
@@ -147,12 +148,6 @@ def _cached_pages(path) -> int:
         os.close(descriptor)
 
 
-def _drop_from_page_cache(path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-    os.close(descriptor)
-
-
 def test_start_cached_drops_the_evicted_files_then_reads_the_inputs_into_the_page_cache(tmp_path):
     day, data, elsewhere = tmp_path / "samples" / "2026-11-25", tmp_path / "data", tmp_path / "elsewhere"
     other_day = tmp_path / "samples" / "2026-11-24" / "title.principals.tsv.gz"
@@ -163,7 +158,7 @@ def test_start_cached_drops_the_evicted_files_then_reads_the_inputs_into_the_pag
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(os.urandom(4 << 20))
     os.sync()
-    _drop_from_page_cache(source)  # the day's file: out of the cache, as after a day of other work
+    drop_from_page_cache(source)  # the day's file: out of the cache, as after a day of other work
     for path in files[1:]:  # every other file: cached, as after the build before
         path.read_bytes()
     whole = (4 << 20) // mmap.PAGESIZE
